@@ -1,0 +1,1 @@
+"""Store implementations: ``adapters`` over fsspec filesystems, ``native`` over their own clients."""

@@ -1,0 +1,336 @@
+"""FilesystemStore: one file per key below a local directory.
+
+The store is an :class:`FSSpecStore` over fsspec's local filesystem, so ``store.fs``
+and ``store.root`` work with pandas, dask and pyarrow as they are. The hot paths use
+the operating system directly, because the atomicity promised here needs a temporary
+file in the target directory and a rename, which fsspec's local writes do not do.
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
+from urllib.parse import quote
+
+from minimalkv_fsspec._mixins import ExtendedKeyspaceMixin
+from minimalkv_fsspec._store import CHUNK_SIZE, KeyValueStore
+from minimalkv_fsspec.backends.adapters._base import FSSpecStore
+from minimalkv_fsspec.exceptions import InvalidKeyError
+
+if TYPE_CHECKING:
+    from minimalkv_fsspec.urls import StoreUrl
+
+__all__ = ["FilesystemStore", "HFilesystemStore", "WebFilesystemStore"]
+
+# ";" can never appear in a key, so a temporary file can never be listed as one.
+TEMP_MARKER = ".~mkv;"
+_temp_counter = itertools.count()
+
+_NOT_A_VALUE = (FileNotFoundError, IsADirectoryError, NotADirectoryError)
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+class FilesystemStore(FSSpecStore):
+    """A store that keeps each value in the file ``<root>/<key>``.
+
+    Writes are atomic: the value goes to a temporary file in the target
+    directory, which is then renamed over the key's file, so a reader sees the
+    old or the new value, never a partial one. Writes are not fsync'ed.
+
+    Parameters
+    ----------
+    root
+        The directory that holds the keys; created on first write if missing.
+    perm
+        If given, the permission bits every stored file gets; otherwise new files
+        follow the umask.
+    """
+
+    def __init__(self, root: str, perm: int | None = None, **kwargs: Any) -> None:
+        from fsspec.implementations.local import LocalFileSystem
+
+        super().__init__(LocalFileSystem(), os.path.abspath(os.fspath(root)), **kwargs)
+        self.perm = perm
+        self._real_root = os.path.realpath(self.root)
+        self._moved_in_mode = 0o666 & ~_current_umask() if perm is None else perm
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.root!r})"
+
+    def _normalize_root(self, root: str) -> str:
+        return root.rstrip("/") or "/"
+
+    # -- paths --------------------------------------------------------------------
+
+    def _checked_path(self, key: str) -> str:
+        """Return the path of *key*, refusing one whose directory lies outside the root.
+
+        Keys cannot hold ``..`` or absolute paths (the key rules refuse them), but a
+        symbolic link inside the root could still lead out of it.
+        """
+        path = self._base + key
+        if "/" in key and not self._inside_root(os.path.dirname(path)):
+            raise InvalidKeyError(f"key {key!r} leads outside the store's root through a symbolic link")
+        return path
+
+    def _inside_root(self, directory: str) -> bool:
+        real = os.path.realpath(directory)
+        if real == self._real_root or real.startswith(self._real_root + os.sep):
+            return True
+        # The root may have been created (or replaced) since the store was made.
+        self._real_root = os.path.realpath(self.root)
+        return real == self._real_root or real.startswith(self._real_root + os.sep)
+
+    def _temp_path(self, path: str) -> str:
+        name = f"{TEMP_MARKER}{os.getpid()}-{threading.get_ident()}-{next(_temp_counter)}"
+        return os.path.join(os.path.dirname(path), name)
+
+    def _create_temp(self, key: str, path: str) -> tuple[int, str]:
+        """Create a new temporary file next to *path*, making missing directories."""
+        temp = self._temp_path(path)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        try:
+            return os.open(temp, flags, 0o666), temp
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            self._checked_path(key)
+            return os.open(temp, flags, 0o666), temp
+
+    def _publish(self, temp: str, path: str) -> None:
+        if self.perm is not None:
+            os.chmod(temp, self.perm)
+        os.replace(temp, path)
+
+    def _write_atomically(self, key: str, fill: Callable[[IO[bytes]], object]) -> None:
+        path = self._checked_path(key)
+        fd, temp = self._create_temp(key, path)
+        try:
+            with open(fd, "wb", closefd=True) as target:
+                fill(target)
+            self._publish(temp, path)
+        except BaseException:
+            _unlink_quietly(temp)
+            raise
+
+    def _prune_empty_parents(self, path: str) -> None:
+        directory = os.path.dirname(path)
+        while len(directory) > len(self.root) and directory.startswith(self._base):
+            try:
+                os.rmdir(directory)
+            except OSError:
+                return
+            directory = os.path.dirname(directory)
+
+    # -- hooks --------------------------------------------------------------------
+
+    def _put(self, key: str, data: bytes) -> None:
+        self._write_atomically(key, lambda target: target.write(data))
+
+    def _put_file(self, key: str, file: IO[bytes]) -> None:
+        self._write_atomically(key, lambda target: shutil.copyfileobj(file, target, CHUNK_SIZE))
+
+    def _put_filename(self, key: str, filename: str) -> None:
+        """Move the file *filename* into the store, as minimalkv does."""
+        path = self._checked_path(key)
+        if not os.path.isfile(filename):
+            raise FileNotFoundError(errno.ENOENT, "not a regular file", filename)
+        try:
+            os.chmod(filename, self._moved_in_mode)
+            try:
+                os.replace(filename, path)
+            except FileNotFoundError:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                self._checked_path(key)
+                os.replace(filename, path)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            # Another filesystem: copy next to the target, rename, then remove the source.
+            with open(filename, "rb") as source:
+                self._put_file(key, source)
+            os.unlink(filename)
+
+    def _get(self, key: str) -> bytes:
+        try:
+            with open(self._checked_path(key), "rb") as file:
+                return file.read()
+        except _NOT_A_VALUE as exc:
+            raise KeyError(key) from exc
+
+    def _open(self, key: str) -> BinaryIO:
+        try:
+            return open(self._checked_path(key), "rb")
+        except _NOT_A_VALUE as exc:
+            raise KeyError(key) from exc
+
+    def _has_key(self, key: str) -> bool:
+        return os.path.isfile(self._checked_path(key))
+
+    def _delete(self, key: str) -> None:
+        path = self._checked_path(key)
+        try:
+            os.unlink(path)
+        except _NOT_A_VALUE:
+            return
+        except PermissionError:
+            # unlink of a directory gives EPERM on some systems: not a value either.
+            if os.path.isdir(path):
+                return
+            raise
+        if "/" in key:
+            self._prune_empty_parents(path)
+
+    def _copy(self, source: str, dest: str) -> None:
+        source_path = self._checked_path(source)
+        if not os.path.isfile(source_path):
+            raise KeyError(source)
+        path = self._checked_path(dest)
+        fd, temp = self._create_temp(dest, path)
+        os.close(fd)
+        try:
+            try:
+                shutil.copyfile(source_path, temp)
+            except _NOT_A_VALUE as exc:
+                raise KeyError(source) from exc
+            self._publish(temp, path)
+        except BaseException:
+            _unlink_quietly(temp)
+            raise
+
+    def _move(self, source: str, dest: str) -> None:
+        source_path = self._checked_path(source)
+        path = self._checked_path(dest)
+        if not os.path.isfile(source_path):
+            raise KeyError(source)
+        if source == dest:
+            return
+        try:
+            os.replace(source_path, path)
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            self._checked_path(dest)
+            os.replace(source_path, path)
+        if "/" in source:
+            self._prune_empty_parents(source_path)
+
+    def _url_for(self, key: str) -> str:
+        path = os.path.abspath(self._checked_path(key))
+        return "file://" + "/".join(quote(part, safe="") for part in path.split(os.sep))
+
+    def size(self, key: str) -> int:
+        """Return the size in bytes of the value under *key*.
+
+        Raises
+        ------
+        KeyError
+            If *key* is not stored.
+        ValueError
+            If *key* is not a valid key.
+        """
+        self._check_valid_key(key)
+        try:
+            return os.stat(self._checked_path(key)).st_size
+        except _NOT_A_VALUE as exc:
+            raise KeyError(key) from exc
+
+    def iter_keys(self, prefix: str = "") -> Iterator[str]:
+        """Iterate over the keys that start with *prefix*, walking only the directory it names."""
+        directory, _, _ = prefix.rpartition("/")
+        if directory:
+            try:
+                self._check_valid_key(directory)
+            except InvalidKeyError:
+                return iter(())
+            if not self._inside_root(self._base + directory):
+                return iter(())
+        start = self._base + directory if directory else self.root
+        nested = self._nested_keys
+        return (key for key in self._walk(start, directory + "/" if directory else "", nested)
+                if key.startswith(prefix))
+
+    def _walk(self, directory: str, key_prefix: str, nested: bool) -> Iterator[str]:
+        try:
+            entries = list(os.scandir(directory))
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for entry in entries:
+            name = entry.name
+            if ";" in name:
+                continue
+            if entry.is_file(follow_symlinks=False):
+                key = key_prefix + name
+                try:
+                    self._check_valid_key(key)
+                except InvalidKeyError:
+                    continue
+                yield key
+            elif nested and entry.is_dir(follow_symlinks=False):
+                yield from self._walk(entry.path, key_prefix + name + "/", nested)
+
+    _url_options = ()
+
+    @classmethod
+    def _url_params(cls, url: StoreUrl) -> dict[str, Any]:
+        # fs://rel/dir is relative (host "rel" + path "/dir"); fs:///abs/dir is absolute.
+        return {"path": url.host + url.path}
+
+    @classmethod
+    def _from_params(cls, params: dict[str, Any], *, create_if_missing: bool = True) -> FilesystemStore:
+        path = os.fspath(params.get("path", ""))
+        if create_if_missing:
+            os.makedirs(path or ".", exist_ok=True)
+        elif not os.path.isdir(path or "."):
+            raise FileNotFoundError(errno.ENOENT, "store directory does not exist (create_if_missing is false)", path)
+        return cls(path, perm=params.get("perm"))
+
+    # One file per key: the bulk operations are loops, like the base class's.
+    _get_many = KeyValueStore._get_many
+    _put_many = KeyValueStore._put_many
+    _delete_many = KeyValueStore._delete_many
+
+
+class WebFilesystemStore(FilesystemStore):
+    """A :class:`FilesystemStore` whose files are also served by a web server.
+
+    Parameters
+    ----------
+    root
+        The directory that holds the keys.
+    url_prefix
+        Prepended to the URL-quoted key by :meth:`url_for`; or a callable
+        ``url_prefix(store, key)`` returning the prefix.
+    perm
+        As for :class:`FilesystemStore`.
+    """
+
+    def __init__(self, root: str, url_prefix: str | Callable[[Any, str], str], **kwargs: Any) -> None:
+        super().__init__(root, **kwargs)
+        self.url_prefix = url_prefix
+
+    def _url_for(self, key: str) -> str:
+        prefix = self.url_prefix(self, key) if callable(self.url_prefix) else self.url_prefix
+        return prefix + quote(key, safe="")
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+class HFilesystemStore(ExtendedKeyspaceMixin, FilesystemStore):
+    """A :class:`FilesystemStore` whose keys may hold ``/`` (subdirectories) and spaces.
+
+    Empty directories are removed when their last key is deleted.
+    """

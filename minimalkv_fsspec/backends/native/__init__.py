@@ -1,0 +1,1 @@
+"""Stores that implement the hooks with their backend's own client."""

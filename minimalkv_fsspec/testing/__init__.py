@@ -1,0 +1,30 @@
+"""The conformance suite: the tests every store and decorator must pass.
+
+A backend runs it by subclassing :class:`StoreTests` in its own test module,
+providing a ``store`` fixture (a fresh, empty store) and the two side-door helpers
+:meth:`StoreTests.side_get` and :meth:`StoreTests.side_put`, which read and write
+the backend directly (a file, a dict, a Redis key), bypassing the store::
+
+    import pytest
+    from minimalkv_fsspec.memory import DictStore
+    from minimalkv_fsspec.testing import StoreTests
+
+    class TestDictStore(StoreTests):
+        @pytest.fixture
+        def store(self):
+            return DictStore()
+
+        def side_get(self, store, key):
+            return store.d.get(key)
+
+        def side_put(self, store, key, value):
+            store.d[key] = value
+
+Stores with a time to live add :class:`TTLStoreTests`. The suite needs pytest and
+hypothesis (the ``dev`` extra).
+"""
+
+from minimalkv_fsspec.testing.store import StoreTests
+from minimalkv_fsspec.testing.ttl import TTLStoreTests
+
+__all__ = ["StoreTests", "TTLStoreTests"]
