@@ -31,7 +31,7 @@ __all__ = [
 VALID_NON_NUM = """`!"#$%&'()+,-.<=>?@[]^_{}~"""
 """Punctuation allowed in keys, besides ASCII letters and digits."""
 
-VALID_KEY_REGEXP = "^[{}0-9a-zA-Z]+$".format(re.escape(VALID_NON_NUM))
+VALID_KEY_REGEXP = f"^[{re.escape(VALID_NON_NUM)}0-9a-zA-Z]+$"
 """Regular expression (as a string) that every valid standard key matches."""
 
 VALID_KEY_RE = re.compile(VALID_KEY_REGEXP)
@@ -40,7 +40,7 @@ VALID_KEY_RE = re.compile(VALID_KEY_REGEXP)
 VALID_NON_NUM_EXTENDED = VALID_NON_NUM + "/ "
 """Punctuation allowed in extended-keyspace keys: the standard set plus ``/`` and space."""
 
-VALID_KEY_REGEXP_EXTENDED = "^[{}0-9a-zA-Z]+$".format(re.escape(VALID_NON_NUM_EXTENDED))
+VALID_KEY_REGEXP_EXTENDED = f"^[{re.escape(VALID_NON_NUM_EXTENDED)}0-9a-zA-Z]+$"
 """Regular expression (as a string) that every valid extended key matches."""
 
 VALID_KEY_RE_EXTENDED = re.compile(VALID_KEY_REGEXP_EXTENDED)

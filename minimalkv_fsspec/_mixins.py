@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Mapping
-from typing import Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from minimalkv_fsspec._keys import check_extended_key
 from minimalkv_fsspec._store import _check_value
@@ -28,6 +28,10 @@ NOT_SET = "not_set"
 class UrlMixin:
     """Adds :meth:`url_for`: a URL under which a value can be fetched."""
 
+    if TYPE_CHECKING:
+
+        def _check_valid_key(self, key: Any) -> None: ...
+
     def url_for(self, key: str) -> str:
         """Return a URL for *key*; whether the key exists is not checked.
 
@@ -36,7 +40,7 @@ class UrlMixin:
         ValueError
             If *key* is not a valid key.
         """
-        self._check_valid_key(key)  # type: ignore[attr-defined]
+        self._check_valid_key(key)
         return self._url_for(key)
 
     def _url_for(self, key: str) -> str:
@@ -46,6 +50,14 @@ class UrlMixin:
 
 class CopyMixin:
     """Adds :meth:`copy` and :meth:`move` done by the backend, without a round trip."""
+
+    if TYPE_CHECKING:
+
+        def _check_valid_key(self, key: Any) -> None: ...
+
+        def _has_key(self, key: str) -> bool: ...
+
+        def _delete(self, key: str) -> None: ...
 
     def copy(self, source: str, dest: str) -> str:
         """Copy the value under *source* to *dest*, replacing any value stored there.
@@ -64,8 +76,8 @@ class CopyMixin:
         OSError
             If the backend fails.
         """
-        self._check_valid_key(source)  # type: ignore[attr-defined]
-        self._check_valid_key(dest)  # type: ignore[attr-defined]
+        self._check_valid_key(source)
+        self._check_valid_key(dest)
         self._copy(source, dest)
         return dest
 
@@ -86,8 +98,8 @@ class CopyMixin:
         OSError
             If the backend fails.
         """
-        self._check_valid_key(source)  # type: ignore[attr-defined]
-        self._check_valid_key(dest)  # type: ignore[attr-defined]
+        self._check_valid_key(source)
+        self._check_valid_key(dest)
         self._move(source, dest)
         return dest
 
@@ -98,11 +110,11 @@ class CopyMixin:
     def _move(self, source: str, dest: str) -> None:
         """Move the valid *source* to *dest* (default: copy, then delete the source)."""
         if source == dest:
-            if not self._has_key(source):  # type: ignore[attr-defined]
+            if not self._has_key(source):
                 raise KeyError(source)
             return
         self._copy(source, dest)
-        self._delete(source)  # type: ignore[attr-defined]
+        self._delete(source)
 
 
 class TimeToLiveMixin:
@@ -120,6 +132,14 @@ class TimeToLiveMixin:
     default_ttl_secs: int | float | str = NOT_SET
     """The time to live used when ``ttl_secs`` is ``None``; may be set per instance."""
 
+    if TYPE_CHECKING:
+
+        def _check_valid_key(self, key: Any) -> None: ...
+
+        def _put(self, key: str, data: bytes, ttl_secs: int | float | str) -> None: ...
+
+        def _put_file(self, key: str, file: IO[bytes], ttl_secs: int | float | str) -> None: ...
+
     def _valid_ttl(self, ttl_secs: Any) -> int | float | str:
         """Resolve ``None`` to the default and validate *ttl_secs*.
 
@@ -136,7 +156,7 @@ class TimeToLiveMixin:
             raise ValueError(f"ttl_secs must be a positive number, FOREVER or NOT_SET, not {ttl_secs!r}")
         if ttl_secs <= 0:
             raise ValueError(f"ttl_secs must be positive, not {ttl_secs!r}")
-        return ttl_secs
+        return float(ttl_secs) if not isinstance(ttl_secs, int) else ttl_secs
 
     def put(self, key: str, data: bytes, ttl_secs: int | float | str | None = None) -> str:
         """Store *data* under *key*, expiring after *ttl_secs*.
@@ -148,9 +168,9 @@ class TimeToLiveMixin:
         OSError
             If *data* is not ``bytes`` or the backend fails.
         """
-        self._check_valid_key(key)  # type: ignore[attr-defined]
+        self._check_valid_key(key)
         _check_value(data)
-        self._put(key, data, self._valid_ttl(ttl_secs))  # type: ignore[call-arg]
+        self._put(key, data, self._valid_ttl(ttl_secs))
         return key
 
     def put_file(self, key: str, file: str | BinaryIO, ttl_secs: int | float | str | None = None) -> str:
@@ -163,18 +183,18 @@ class TimeToLiveMixin:
         OSError
             If the file or the backend fails.
         """
-        self._check_valid_key(key)  # type: ignore[attr-defined]
+        self._check_valid_key(key)
         ttl = self._valid_ttl(ttl_secs)
         if isinstance(file, str):
-            self._put_filename(key, file, ttl)  # type: ignore[call-arg]
+            self._put_filename(key, file, ttl)
         else:
-            self._put_file(key, file, ttl)  # type: ignore[call-arg]
+            self._put_file(key, file, ttl)
         return key
 
     def _put_filename(self, key: str, filename: str, ttl_secs: int | float | str = NOT_SET) -> None:
         """Store the file *filename* under *key* by opening it and calling ``_put_file``."""
         with open(filename, "rb") as file:
-            self._put_file(key, file, ttl_secs)  # type: ignore[call-arg]
+            self._put_file(key, file, ttl_secs)
 
     def put_many(self, items: Mapping[str, bytes], ttl_secs: int | float | str | None = None) -> list[str]:
         """Store every value of *items* under its key, each expiring after *ttl_secs*.
@@ -188,15 +208,15 @@ class TimeToLiveMixin:
         """
         ttl = self._valid_ttl(ttl_secs)
         for key, data in items.items():
-            self._check_valid_key(key)  # type: ignore[attr-defined]
+            self._check_valid_key(key)
             _check_value(data)
-        self._put_many(items, ttl)  # type: ignore[call-arg]
+        self._put_many(items, ttl)
         return list(items)
 
     def _put_many(self, items: Mapping[str, bytes], ttl_secs: int | float | str = NOT_SET) -> None:
         """Store the checked *items* with one ``_put`` each."""
         for key, data in items.items():
-            self._put(key, data, ttl_secs)  # type: ignore[call-arg]
+            self._put(key, data, ttl_secs)
 
 
 class ExtendedKeyspaceMixin:

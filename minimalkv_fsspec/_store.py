@@ -67,7 +67,7 @@ class KeyValueStore(ABC):
         """Close the store."""
         self.close()
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 -- a no-op default, not an abstract method
         """Release the resources (connections, clients) that the store holds.
 
         Closing twice is harmless. The default does nothing.

@@ -76,6 +76,23 @@ class _HashingWriter(io.RawIOBase):
         return len(data)
 
 
+def _calls_with_key(store: Any, key: Any, filename: str) -> list[Any]:
+    """Return every call of the store's API that takes *key*, ready to run."""
+    return [
+        lambda: store.get(key),
+        lambda: store.put(key, b"x"),
+        lambda: store.put_file(key, io.BytesIO(b"x")),
+        lambda: store.delete(key),
+        lambda: store.open(key),
+        lambda: store.get_file(key, io.BytesIO()),
+        lambda: store.get_file(key, filename),
+        lambda: key in store,
+        lambda: store.get_many(["present", key]),
+        lambda: store.put_many({"present": b"2", key: b"x"}),
+        lambda: store.delete_many(["present", key]),
+    ]
+
+
 class StoreTests:
     """Conformance tests; subclass with a ``store`` fixture and the side-door helpers.
 
@@ -183,19 +200,7 @@ class StoreTests:
     def test_invalid_keys_raise_valueerror_before_the_backend(self, store: Any, tmp_path: Any) -> None:
         store.put("present", b"1")
         for key in self._invalid_keys(store):
-            for call in (
-                lambda: store.get(key),
-                lambda: store.put(key, b"x"),
-                lambda: store.put_file(key, io.BytesIO(b"x")),
-                lambda: store.delete(key),
-                lambda: store.open(key),
-                lambda: store.get_file(key, io.BytesIO()),
-                lambda: store.get_file(key, str(tmp_path / "out")),
-                lambda: key in store,
-                lambda: store.get_many(["present", key]),
-                lambda: store.put_many({"present": b"2", key: b"x"}),
-                lambda: store.delete_many(["present", key]),
-            ):
+            for call in _calls_with_key(store, key, str(tmp_path / "out")):
                 with pytest.raises(ValueError):  # noqa: PT011
                     call()
             if isinstance(store, CopyMixin) or hasattr(store, "copy"):
@@ -302,7 +307,8 @@ class StoreTests:
             file.seek(-1)
         with pytest.raises(OSError):  # noqa: PT011
             file.seek(-200, os.SEEK_CUR)
-        assert file.seekable() and file.readable()
+        assert file.seekable()
+        assert file.readable()
         file.close()
         for call in (file.read, file.tell, lambda: file.seek(0)):
             with pytest.raises(ValueError):  # noqa: PT011
@@ -348,7 +354,8 @@ class StoreTests:
         store.get_file("large", str(target))
         assert target.stat().st_size == size
         side = self.side_get(store, "large")
-        assert side is not None and hashlib.sha256(side).hexdigest() == expected
+        assert side is not None
+        assert hashlib.sha256(side).hexdigest() == expected
 
     # -- copy and move ---------------------------------------------------------------------------
 

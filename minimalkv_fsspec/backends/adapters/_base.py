@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import IO, TYPE_CHECKING, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 
 from minimalkv_fsspec._files import BytesValueFile, StreamValueFile
 from minimalkv_fsspec._mixins import CopyMixin, UrlMixin
@@ -163,7 +163,7 @@ class FSSpecStore(CopyMixin, UrlMixin, KeyValueStore):
             return BytesValueFile(self._get(key))
         with self._translate(key):
             raw = self.fs.open(self._path(key), "rb")
-        return StreamValueFile(raw, getattr(raw, "size", None))
+        return cast("BinaryIO", StreamValueFile(raw, getattr(raw, "size", None)))
 
     def _put(self, key: str, data: bytes) -> None:
         self._ensure_root()

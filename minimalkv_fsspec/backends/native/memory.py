@@ -29,9 +29,9 @@ class DictStore(CopyMixin, KeyValueStore):
 
     def __eq__(self, other: object) -> bool:
         """Return whether *other* is a store of the same class holding equal values."""
-        return type(other) is type(self) and other.d == self.d  # type: ignore[attr-defined]
+        return isinstance(other, DictStore) and type(other) is type(self) and other.d == self.d
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # mutable and compared by content
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(<{len(self.d)} keys>)"
