@@ -111,7 +111,7 @@ def run_model_check(
             for key, value in self.model.items():
                 assert side_get(store, key) == value, key
 
-    run_state_machine_as_test(  # type: ignore[no-untyped-call]
+    run_state_machine_as_test(  # type: ignore[no-untyped-call,unused-ignore]
         StoreMachine,
         settings=settings(
             max_examples=examples,
