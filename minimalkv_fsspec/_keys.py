@@ -49,6 +49,14 @@ VALID_KEY_RE_EXTENDED = re.compile(VALID_KEY_REGEXP_EXTENDED)
 # A key must not navigate: "." and ".." are refused as whole keys and as segments.
 _NAVIGATING = frozenset({".", ".."})
 
+# One regular expression per keyspace decides validity in a single call, the fast
+# path of every store operation; the checks below only explain a refusal.
+# Use them with .match(): they end in \Z themselves.
+STANDARD_KEY = re.compile(r"(?!\.\.?\Z)[{}0-9a-zA-Z]+\Z".format(re.escape(VALID_NON_NUM)))
+EXTENDED_KEY = re.compile(
+    r"(?!/)(?!.*//)(?!.*/\Z)(?!(?:.*/)?\.\.?(?:/|\Z))[{}0-9a-zA-Z]+\Z".format(re.escape(VALID_NON_NUM_EXTENDED))
+)
+
 
 def _describe(key: Any) -> str:
     text = repr(key)
@@ -69,6 +77,8 @@ def check_key(key: Any) -> None:
         (a :class:`ValueError`) if *key* is not a ``str``, is empty, holds a character
         outside :data:`VALID_KEY_REGEXP`, or is ``.`` or ``..``.
     """
+    if type(key) is str and STANDARD_KEY.match(key) is not None:
+        return
     if type(key) is not str:
         raise InvalidKeyError(f"key must be a str, not {type(key).__name__}: {_describe(key)}")
     if VALID_KEY_RE.fullmatch(key) is None:
@@ -94,6 +104,8 @@ def check_extended_key(key: Any) -> None:
         (a :class:`ValueError`) if *key* is not a ``str``, is empty, holds a character
         outside :data:`VALID_KEY_REGEXP_EXTENDED`, or has an empty, ``.`` or ``..`` segment.
     """
+    if type(key) is str and EXTENDED_KEY.match(key) is not None:
+        return
     if type(key) is not str:
         raise InvalidKeyError(f"key must be a str, not {type(key).__name__}: {_describe(key)}")
     if VALID_KEY_RE_EXTENDED.fullmatch(key) is None:

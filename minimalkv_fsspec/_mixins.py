@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numbers
+import re
 from collections.abc import Mapping
-from typing import IO, TYPE_CHECKING, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, ClassVar
 
-from minimalkv_fsspec._keys import check_extended_key
+from minimalkv_fsspec._keys import EXTENDED_KEY, check_extended_key
 from minimalkv_fsspec._store import _check_value
 
 __all__ = [
@@ -224,6 +225,8 @@ class ExtendedKeyspaceMixin:
 
     ``/``-separated segments may not be empty, ``.`` or ``..``.
     """
+
+    _key_pattern: ClassVar[re.Pattern[str]] = EXTENDED_KEY
 
     def _check_valid_key(self, key: Any) -> None:
         """Raise :class:`ValueError` unless *key* is valid in the extended keyspace."""

@@ -9,14 +9,15 @@ override only for speed.
 
 from __future__ import annotations
 
+import re
 import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from io import BytesIO
 from types import TracebackType
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, ClassVar
 
-from minimalkv_fsspec._keys import check_key
+from minimalkv_fsspec._keys import STANDARD_KEY, check_key
 
 __all__ = ["CHUNK_SIZE", "KeyValueStore", "key_type"]
 
@@ -36,6 +37,9 @@ class KeyValueStore(ABC):
 
     ttl_support: bool = False
     """Whether :meth:`put` accepts a ``ttl_secs`` argument (see :class:`TimeToLiveMixin`)."""
+
+    _key_pattern: ClassVar[re.Pattern[str]] = STANDARD_KEY
+    """Matches exactly the valid keys of this store's keyspace (a fast path for hot methods)."""
 
     def __contains__(self, key: object) -> bool:
         """Return whether *key* is stored.

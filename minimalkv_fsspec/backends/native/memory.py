@@ -36,6 +36,27 @@ class DictStore(CopyMixin, KeyValueStore):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(<{len(self.d)} keys>)"
 
+    # get and put are the hot path of an in-memory store: they skip the hook layer.
+
+    def get(self, key: str) -> bytes:
+        """Return the value stored under *key* (see :meth:`KeyValueStore.get`)."""
+        if type(key) is str:
+            value = self.d.get(key)
+            if value is not None:
+                return value
+        self._check_valid_key(key)
+        raise KeyError(key)
+
+    def put(self, key: str, data: bytes) -> str:
+        """Store *data* under *key* (see :meth:`KeyValueStore.put`)."""
+        # A key already stored was validated when it was first put.
+        if type(key) is not str or (key not in self.d and self._key_pattern.match(key) is None):
+            self._check_valid_key(key)
+        if not isinstance(data, bytes):
+            raise OSError(f"values must be bytes, not {type(data).__name__}")
+        self.d[key] = data
+        return key
+
     def _delete(self, key: str) -> None:
         self.d.pop(key, None)
 
