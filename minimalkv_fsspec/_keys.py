@@ -52,9 +52,9 @@ _NAVIGATING = frozenset({".", ".."})
 # One regular expression per keyspace decides validity in a single call, the fast
 # path of every store operation; the checks below only explain a refusal.
 # Use them with .match(): they end in \Z themselves.
-STANDARD_KEY = re.compile(r"(?!\.\.?\Z)[{}0-9a-zA-Z]+\Z".format(re.escape(VALID_NON_NUM)))
+STANDARD_KEY = re.compile(rf"(?!\.\.?\Z)[{re.escape(VALID_NON_NUM)}0-9a-zA-Z]+\Z")
 EXTENDED_KEY = re.compile(
-    r"(?!/)(?!.*//)(?!.*/\Z)(?!(?:.*/)?\.\.?(?:/|\Z))[{}0-9a-zA-Z]+\Z".format(re.escape(VALID_NON_NUM_EXTENDED))
+    rf"(?!/)(?!.*//)(?!.*/\Z)(?!(?:.*/)?\.\.?(?:/|\Z))[{re.escape(VALID_NON_NUM_EXTENDED)}0-9a-zA-Z]+\Z"
 )
 
 
