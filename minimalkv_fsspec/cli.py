@@ -36,16 +36,22 @@ class Progress:
         self.stream = stream if stream is not None else sys.stderr
         self.keys = 0
         self.bytes = 0
+        self.skipped = 0
+        self.failed = 0
         self.started = time.monotonic()
         self._last_draw = 0.0
+        self._drawn_keys = 0
 
-    def advance(self, size: int) -> None:
-        """Count one more key of *size* bytes and redraw at most ten times a second."""
+    def advance(self, size: int, *, skipped: bool = False, failed: bool = False) -> None:
+        """Count one more key of *size* bytes (skipped or failed, if flagged); redraw at most ten times a second."""
         self.keys += 1
         self.bytes += size
+        self.skipped += skipped
+        self.failed += failed
         now = time.monotonic()
         if self.enabled and (now - self._last_draw >= 0.1 or self.keys == self.total_keys):
             self._last_draw = now
+            self._drawn_keys = self.keys
             self.stream.write("\r" + self.line())
             self.stream.flush()
 
@@ -56,14 +62,21 @@ class Progress:
         text = f"{self.keys}"
         if self.total_keys is not None:
             text += f"/{self.total_keys}"
-        text += f" keys, {_human_bytes(self.bytes)}, {rate:.1f} keys/s, {_human_bytes(self.bytes / elapsed)}/s"
+        text += " keys"
+        if self.skipped:
+            text += f" ({self.skipped} skipped)"
+        if self.failed:
+            text += f" ({self.failed} failed)"
+        text += f", {_human_bytes(self.bytes)}, {rate:.1f} keys/s, {_human_bytes(self.bytes / elapsed)}/s"
         if self.total_keys and rate > 0:
             text += f", ETA {max(self.total_keys - self.keys, 0) / rate:.0f}s"
         return text
 
     def finish(self) -> None:
-        """End the progress line."""
+        """Draw the final counts, if not drawn yet, and end the progress line."""
         if self.enabled:
+            if self._drawn_keys != self.keys:
+                self.stream.write("\r" + self.line())
             self.stream.write("\n")
             self.stream.flush()
 
@@ -212,6 +225,17 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     cp.add_argument("--progress", action="store_true", help="show the progress bar even when not on a terminal")
     cp.set_defaults(run=_cmd_cp)
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="copy all keys (or a prefix) to another store, resumably",
+        description="Copy every key (or those under --prefix) from SRC_URL to DST_URL with bounded concurrency. "
+        "A re-run resumes: keys already in DST_URL with the same size (same SHA-256 with --verify) are skipped.",
+    )
+    from minimalkv_fsspec.migrate import add_arguments, run_command
+
+    add_arguments(migrate)
+    migrate.set_defaults(run=run_command)
     return parser
 
 
