@@ -1,0 +1,478 @@
+"""SQLAlchemyStore: one table row per key, through SQLAlchemy 2.
+
+The table has two columns, ``key`` (the primary key, at most 250 characters,
+compared byte for byte) and ``value`` (the bytes). A put is a single upsert
+statement, so concurrent puts of one key neither fail nor leave two rows:
+``INSERT ... ON CONFLICT (key) DO UPDATE`` on PostgreSQL and SQLite, ``INSERT ...
+ON DUPLICATE KEY UPDATE`` on MySQL and MariaDB. Keys and values only ever travel
+as bound parameters; the table name is checked against an identifier pattern.
+
+Database drivers send and receive each value whole: :meth:`SQLAlchemyStore.open`
+holds the value in memory, and ``put_file`` reads the whole file first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.types import TypeDecorator
+
+from minimalkv_fsspec._files import BytesValueFile
+from minimalkv_fsspec._mixins import CopyMixin, ExtendedKeyspaceMixin
+from minimalkv_fsspec._store import KeyValueStore
+from minimalkv_fsspec.exceptions import BackendError, InvalidKeyError, StoreUrlError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Dialect
+    from sqlalchemy.sql.expression import Executable
+
+    from minimalkv_fsspec.urls import StoreUrl
+
+__all__ = ["DEFAULT_TABLE", "HSQLAlchemyStore", "SQLAlchemyStore", "check_table_name"]
+
+DEFAULT_TABLE = "kv"
+"""The table a ``sql+...://`` URL uses when it names none with ``?table=``."""
+
+KEY_LENGTH = 250
+"""The longest key the ``key`` column holds (minimalkv's ``String(250)``)."""
+
+_TABLE_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_MYSQL = frozenset({"mysql", "mariadb"})
+_ON_CONFLICT = frozenset({"postgresql", "sqlite"})
+# Keys per IN (...) list: far below every database's limit on bound parameters.
+_BATCH = 5000
+_ATTEMPTS = 8
+_T = TypeVar("_T")
+
+
+def check_table_name(name: str) -> str:
+    """Return *name* if it is a plain SQL identifier (letters, digits, ``_``; at most 63).
+
+    Raises
+    ------
+    ValueError
+        If *name* is anything else, so that no table name can carry SQL.
+    """
+    if not isinstance(name, str) or not _TABLE_NAME_RE.match(name):
+        raise ValueError(f"invalid table name {name!r}: use letters, digits and '_' (at most 63, not a digit first)")
+    return name
+
+
+class _KeyType(TypeDecorator[str]):
+    """The key column: ``VARCHAR(250)``, but ``VARBINARY(250)`` on MySQL and MariaDB.
+
+    MySQL's text collations are case-insensitive or pad trailing spaces by default,
+    which would make ``"a"``, ``"A"`` and ``"a "`` one key; a binary column compares
+    bytes. Keys are ASCII, so nothing is lost in the encoding.
+    """
+
+    impl = sa.String(KEY_LENGTH)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name in _MYSQL:
+            return dialect.type_descriptor(mysql.VARBINARY(KEY_LENGTH))
+        return dialect.type_descriptor(sa.String(KEY_LENGTH))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, str) and dialect.name in _MYSQL:
+            return value.encode("utf-8")
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return bytes(value).decode("utf-8", "surrogateescape")
+        return value  # type: ignore[no-any-return]
+
+
+_VALUE_TYPE = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
+
+
+class SQLAlchemyStore(CopyMixin, KeyValueStore):
+    """A store that keeps each value in one row of a database table.
+
+    The table is registered on *metadata*; as in minimalkv, the caller creates it
+    (``metadata.create_all(engine)``). The ``sql+...://`` URL form creates it
+    itself unless ``create_if_missing=false``.
+
+    Parameters
+    ----------
+    bind
+        The SQLAlchemy ``Engine`` (a ``Connection`` stands for its engine).
+    metadata
+        The ``MetaData`` to register the table on.
+    tablename
+        The table's name: letters, digits and ``_`` only.
+
+    Notes
+    -----
+    Each value is held in memory whole while it is read or written. The store
+    pickles as its engine's URL and table name; engine options other than the URL
+    (``connect_args``, pool settings) are not carried over, and an in-memory SQLite
+    database is not shared with the copy.
+    """
+
+    def __init__(self, bind: Engine | Connection, metadata: sa.MetaData, tablename: str) -> None:
+        engine = bind.engine if isinstance(bind, Connection) else bind
+        if not isinstance(engine, Engine):
+            raise TypeError(f"SQLAlchemyStore needs an Engine, not {type(bind).__name__}")
+        self.bind = engine
+        self.metadata = metadata
+        self.tablename = check_table_name(tablename)
+        self.table = self._define_table(metadata, tablename)
+        self._engine_options: dict[str, Any] | None = None  # set when the store made the engine
+        self._lock: contextlib.AbstractContextManager[Any] = (
+            threading.RLock() if isinstance(engine.pool, StaticPool) else contextlib.nullcontext()
+        )
+        self._statements: dict[str, Any] = {}
+
+    @staticmethod
+    def _define_table(metadata: sa.MetaData, tablename: str) -> sa.Table:
+        existing = metadata.tables.get(tablename)
+        if existing is not None:
+            if set(existing.columns.keys()) != {"key", "value"}:
+                raise ValueError(f"table {tablename!r} is already defined on this MetaData with other columns")
+            return existing
+        return sa.Table(
+            tablename,
+            metadata,
+            sa.Column("key", _KeyType(), primary_key=True),
+            sa.Column("value", _VALUE_TYPE, nullable=False),
+        )
+
+    # -- identity, pickling, closing --------------------------------------------------
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._location()!r}, table={self.tablename!r})"
+
+    def _location(self) -> str:
+        return self.bind.url.render_as_string(hide_password=True)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            "url": self.bind.url,
+            "tablename": self.tablename,
+            "engine_options": self._engine_options or {},
+            "extra": {
+                key: value
+                for key, value in self.__dict__.items()
+                if key not in ("bind", "metadata", "table", "tablename", "_engine_options", "_lock", "_statements")
+            },
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        options = dict(state["engine_options"])
+        engine = sa.create_engine(state["url"], **options)
+        type(self).__init__(self, engine, sa.MetaData(), state["tablename"])
+        self._engine_options = options
+        self.__dict__.update(state["extra"])
+
+    def close(self) -> None:
+        """Close the engine's pooled connections if the store made the engine (URL form, pickle).
+
+        An engine passed in by the caller is left alone.
+        """
+        if self._engine_options is not None:
+            self.bind.dispose()
+
+    # -- errors and retries ----------------------------------------------------------------
+
+    def _fail(self, exc: sa_exc.SQLAlchemyError) -> BackendError:
+        detail = str(exc.orig) if isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None else str(exc)
+        password = self.bind.url.password
+        if password:
+            detail = detail.replace(str(password), "***")
+        detail = detail.strip().splitlines()[0] if detail.strip() else type(exc).__name__
+        return BackendError(f"database {self._location()} failed: {type(exc).__name__}: {detail}")
+
+    def _run(self, operation: Callable[[Connection], _T], *, write: bool) -> _T:
+        """Run *operation* on a connection (in a transaction if *write*), retrying transient failures."""
+        delay = 0.01
+        for attempt in range(_ATTEMPTS):
+            try:
+                with self._lock:
+                    if write:
+                        with self.bind.begin() as connection:
+                            return operation(connection)
+                    with self.bind.connect() as connection:
+                        return operation(connection)
+            except sa_exc.SQLAlchemyError as exc:
+                if attempt + 1 < _ATTEMPTS and _is_transient(exc):
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.5)
+                    continue
+                raise self._fail(exc) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- statements ----------------------------------------------------------------------------
+
+    @property
+    def _dialect(self) -> str:
+        return str(self.bind.dialect.name)
+
+    def _upsert(self) -> Executable | None:
+        """Return the single-statement upsert of one ``{"key", "value"}`` row, or None if the dialect has none."""
+        if "upsert" not in self._statements:
+            self._statements["upsert"] = _upsert(self.table, self._dialect, None)
+        return self._statements["upsert"]  # type: ignore[no-any-return]
+
+    # -- hooks -------------------------------------------------------------------------------
+
+    def _get(self, key: str) -> bytes:
+        query = sa.select(self.table.c.value).where(self.table.c.key == key)
+        row = self._run(lambda connection: connection.execute(query).first(), write=False)
+        if row is None:
+            raise KeyError(key)
+        return bytes(row[0])
+
+    def _open(self, key: str) -> BinaryIO:
+        return BytesValueFile(self._get(key))
+
+    def _has_key(self, key: str) -> bool:
+        query = sa.select(self.table.c.key).where(self.table.c.key == key)
+        return self._run(lambda connection: connection.execute(query).first(), write=False) is not None
+
+    def _delete(self, key: str) -> None:
+        statement = sa.delete(self.table).where(self.table.c.key == key)
+        self._run(lambda connection: connection.execute(statement), write=True)
+
+    def _put(self, key: str, data: bytes) -> None:
+        self._write_rows([{"key": key, "value": data}])
+
+    def _put_file(self, key: str, file: IO[bytes]) -> None:
+        # Drivers send a value whole: the file is read into memory first.
+        data = file.read()
+        self._put(key, data if isinstance(data, bytes) else bytes(data))
+
+    def _write_rows(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            _check_length(row["key"])
+        upsert = self._upsert()
+        if upsert is not None:
+            self._run(lambda connection: connection.execute(upsert, rows), write=True)
+            return
+        for row in rows:
+            self._run(functools.partial(self._generic_upsert, row=row), write=True)
+
+    def _generic_upsert(self, connection: Connection, row: dict[str, Any]) -> None:
+        """Upsert on a dialect without an upsert statement: update, else insert (retried on a race)."""
+        update = sa.update(self.table).where(self.table.c.key == row["key"]).values(value=row["value"])
+        if connection.execute(update).rowcount == 0:
+            connection.execute(sa.insert(self.table), row)  # a racing insert fails and the whole put is retried
+
+    def iter_keys(self, prefix: str = "") -> Iterator[str]:
+        """Iterate over the keys that start with *prefix* (``LIKE`` with ``%`` and ``_`` escaped).
+
+        Raises
+        ------
+        OSError
+            If the database fails.
+        """
+        query = sa.select(self.table.c.key)
+        if prefix:
+            query = query.where(self.table.c.key.startswith(prefix, autoescape=True))
+        keys = self._run(lambda connection: list(connection.execute(query).scalars()), write=False)
+        # SQLite's LIKE ignores ASCII case; rows written by others may hold keys this store refuses.
+        return iter([key for key in keys if key.startswith(prefix) and self._is_valid(key)])
+
+    def _is_valid(self, key: str) -> bool:
+        try:
+            self._check_valid_key(key)
+        except InvalidKeyError:
+            return False
+        return True
+
+    # -- bulk operations -------------------------------------------------------------------------
+
+    def _get_many(self, keys: list[str]) -> dict[str, bytes]:
+        column = self.table.c
+
+        def fetch(connection: Connection) -> dict[str, bytes]:
+            found: dict[str, bytes] = {}
+            for start in range(0, len(keys), _BATCH):
+                query = sa.select(column.key, column.value).where(column.key.in_(keys[start : start + _BATCH]))
+                for key, value in connection.execute(query):
+                    found[key] = bytes(value)
+            return found
+
+        return self._run(fetch, write=False)
+
+    def _put_many(self, items: Mapping[str, bytes]) -> None:
+        self._write_rows([{"key": key, "value": data} for key, data in items.items()])
+
+    def _delete_many(self, keys: list[str]) -> None:
+        column = self.table.c
+
+        def delete(connection: Connection) -> None:
+            for start in range(0, len(keys), _BATCH):
+                connection.execute(sa.delete(self.table).where(column.key.in_(keys[start : start + _BATCH])))
+
+        self._run(delete, write=True)
+
+    # -- copy --------------------------------------------------------------------------------------
+
+    def _copy(self, source: str, dest: str) -> None:
+        """Copy with one ``INSERT ... SELECT`` upsert, inside the database."""
+        _check_length(dest)
+        column = self.table.c
+        exists = sa.select(column.key).where(column.key == source)
+
+        def copy(connection: Connection) -> bool:
+            if source == dest:
+                return connection.execute(exists).first() is not None
+            statement = _upsert(self.table, self._dialect, (source, dest))
+            if statement is not None and self._dialect in _ON_CONFLICT and self.bind.dialect.insert_returning:
+                # The returned row says whether the source existed, in the same statement.
+                return connection.execute(statement.returning(column.key)).first() is not None  # type: ignore[attr-defined]
+            if statement is None:
+                row = connection.execute(sa.select(column.value).where(column.key == source)).first()
+                if row is None:
+                    return False
+                self._generic_upsert(connection, {"key": dest, "value": row[0]})
+                return True
+            if connection.execute(statement).rowcount > 0:
+                return True
+            # Drivers report -1 (unknown) or, on MySQL, 0 for an unchanged row: ask whether
+            # the source exists, in the same transaction (so the copy happened if it does).
+            return connection.execute(exists).first() is not None
+
+        if not self._run(copy, write=True):
+            raise KeyError(source)
+
+    # -- URLs ------------------------------------------------------------------------------------------
+
+    _url_options = ("table",)
+
+    @classmethod
+    def _url_params(cls, url: StoreUrl) -> dict[str, Any]:
+        """Return ``{"url": <SQLAlchemy URL>, "tablename": ...}`` for ``sql+<drivername>://...?table=name``.
+
+        Query options other than ``table`` and ``create_if_missing`` are passed to
+        the driver (for example ``sslmode=require``). The SQLAlchemy URL's ``repr``
+        hides the password.
+        """
+        _, plus, drivername = url.scheme.partition("+")
+        if not plus or not drivername:
+            raise StoreUrlError("a SQL store URL names the database: sql+sqlite:///path.db, sql+postgresql://...")
+        query = {key: value for key, value in url.query.items() if key not in ("table", "create_if_missing")}
+        path = url.path
+        database = path[1:] if path.startswith("/") else path
+        sa_url = URL.create(
+            drivername,
+            username=url.username or None,
+            password=url.password,
+            host=url.host or None,
+            port=url.port,
+            database=database or None,
+            query=query,
+        )
+        return {"url": sa_url, "tablename": check_table_name(url.query.get("table", DEFAULT_TABLE))}
+
+    @classmethod
+    def _from_params(cls, params: dict[str, Any], *, create_if_missing: bool = True) -> SQLAlchemyStore:
+        url = make_url(params["url"])
+        tablename = check_table_name(params.get("tablename", params.get("table", DEFAULT_TABLE)))
+        options: dict[str, Any] = {}
+        if url.get_backend_name() == "sqlite":
+            if url.database in (None, "", ":memory:"):
+                # One in-memory database shared by all threads (the store serialises access).
+                options = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+            elif not create_if_missing and not url.database.startswith("file:") and not os.path.exists(url.database):
+                raise FileNotFoundError(f"SQLite database {url.database!r} does not exist (create_if_missing is false)")
+        engine = sa.create_engine(url, **options)
+        store = cls(engine, sa.MetaData(), tablename)
+        store._engine_options = options
+        try:
+            store._prepare_table(create_if_missing)
+        except BaseException:
+            engine.dispose()
+            raise
+        return store
+
+    def _prepare_table(self, create: bool) -> None:
+        def prepare(connection: Connection) -> None:
+            if create:
+                self.table.create(connection, checkfirst=True)
+            elif not sa.inspect(connection).has_table(self.tablename):
+                raise BackendError(
+                    f"table {self.tablename!r} does not exist in {self._location()} (create_if_missing is false)"
+                )
+
+        try:
+            self._run(prepare, write=True)
+        except BackendError:
+            # Another process may have created the table between the check and the CREATE.
+            if not create or not self._run(lambda c: sa.inspect(c).has_table(self.tablename), write=False):
+                raise
+
+
+class HSQLAlchemyStore(ExtendedKeyspaceMixin, SQLAlchemyStore):
+    """A :class:`SQLAlchemyStore` whose keys may hold ``/`` and spaces."""
+
+
+def _upsert(table: sa.Table, dialect: str, copy: tuple[str, str] | None) -> Executable | None:
+    """Build the dialect's one-statement upsert.
+
+    Without *copy*: an insert of ``{"key", "value"}`` parameters. With *copy*
+    ``(source, dest)``: ``INSERT INTO t SELECT dest, value FROM t WHERE key = source``.
+    """
+    column = table.c
+    if dialect in _ON_CONFLICT:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            statement: Any = pg_insert(table)
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            statement = sqlite_insert(table)
+    elif dialect in _MYSQL:
+        statement = mysql.insert(table)
+    else:
+        return None
+    if copy is not None:
+        source, dest = copy
+        rows = sa.select(sa.cast(sa.literal(dest, column.key.type), column.key.type).label("key"), column.value)
+        statement = statement.from_select(["key", "value"], rows.where(column.key == source))
+    if dialect in _ON_CONFLICT:
+        return statement.on_conflict_do_update(  # type: ignore[no-any-return]
+            index_elements=[column.key], set_={"value": statement.excluded.value}
+        )
+    return statement.on_duplicate_key_update(value=statement.inserted.value)  # type: ignore[no-any-return]
+
+
+def _check_length(key: str) -> None:
+    if len(key) > KEY_LENGTH:
+        raise InvalidKeyError(f"key of {len(key)} characters is too long for the SQL store (at most {KEY_LENGTH})")
+
+
+def _is_transient(exc: sa_exc.SQLAlchemyError) -> bool:
+    """Return whether *exc* is worth retrying: a deadlock, a lock timeout, a busy SQLite file, a race."""
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code in ("40001", "40P01"):  # PostgreSQL: serialization failure, deadlock
+        return True
+    args = getattr(orig, "args", ())
+    if args and args[0] in (1213, 1205):  # MySQL: deadlock, lock wait timeout
+        return True
+    text = str(orig).lower()
+    if "database is locked" in text or "database table is locked" in text:
+        return True
+    # A racing insert on a dialect without an upsert statement.
+    return isinstance(exc, sa_exc.IntegrityError)
