@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from io import BytesIO
 from types import TracebackType
 from typing import IO, Any, BinaryIO, ClassVar
@@ -314,6 +314,18 @@ class KeyValueStore(ABC):
             self._check_valid_key(key)
         if doomed:
             self._delete_many(doomed)
+
+    # -- views (not in minimalkv) ------------------------------------------
+
+    def mapping(self) -> MutableMapping[str, bytes]:
+        """Return a ``MutableMapping[str, bytes]`` view of this store (for zarr and friends).
+
+        Batch methods ``getitems``/``setitems``/``delitems`` of the view use the
+        store's bulk operations.
+        """
+        from minimalkv_fsspec.mapping import KeyValueMapping
+
+        return KeyValueMapping(self)
 
     # -- hooks ----------------------------------------------------------------
 
