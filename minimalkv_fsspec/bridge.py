@@ -46,13 +46,12 @@ from fsspec.config import apply_config
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 from fsspec.utils import stringify_path, tokenize
 
-from minimalkv_fsspec._store import CHUNK_SIZE
+from minimalkv_fsspec._store import CHUNK_SIZE, KeyValueStore
 from minimalkv_fsspec.exceptions import InvalidKeyError
 
 if TYPE_CHECKING:
     from typing import TypeAlias
 
-    from minimalkv_fsspec._store import KeyValueStore
     from minimalkv_fsspec.decorator import StoreDecorator
 
     StoreLike: TypeAlias = "KeyValueStore | StoreDecorator"
@@ -256,10 +255,10 @@ class KeyValueFileSystem(AbstractFileSystem, metaclass=_OneFileSystemPerStore): 
             yield
         except KeyError as exc:
             raise FileNotFoundError(errno.ENOENT, "no such key in the store", self._url(key)) from exc
-        except _InvalidPathError:
-            raise  # translated already, by an inner block
         except InvalidKeyError as exc:
-            raise _InvalidPathError(f"{self._url(key)!r} is not a valid key for {self.store!r}: {exc}") from exc
+            if str(exc).startswith(f"'{PROTOCOL}://"):
+                raise  # translated already, by an inner block
+            raise InvalidKeyError(f"{self._url(key)!r} is not a valid key for {self.store!r}: {exc}") from exc
 
     def _operation(self, name: str) -> Callable[..., Any]:
         """Return the store's method *name*; a store without it (read-only) is a PermissionError."""
@@ -273,6 +272,18 @@ class KeyValueFileSystem(AbstractFileSystem, metaclass=_OneFileSystemPerStore): 
         """Return whether *key* is stored; raise InvalidKeyError (naming the path) if it cannot be."""
         with self._translate(key):
             return key in self.store
+
+    def _validate(self, key: str) -> None:
+        """Raise InvalidKeyError (naming the path) unless *key* is valid for the store.
+
+        A store checks without a round trip; a decorator (which may map keys) is asked
+        whether it holds the key.
+        """
+        with self._translate(key):
+            if isinstance(self.store, KeyValueStore):
+                self.store._check_valid_key(key)
+            else:
+                _ = key in self.store
 
     def _is_file(self, key: str) -> bool:
         if not key:
@@ -667,6 +678,8 @@ class KeyValueFileSystem(AbstractFileSystem, metaclass=_OneFileSystemPerStore): 
         """
         source = self._key(path1)
         dest = self._key(path2)
+        self._validate(source)
+        self._validate(dest)
         copy = getattr(self.store, "copy", None)
         if copy is not None:
             try:
@@ -752,10 +765,6 @@ class KeyValueFileSystem(AbstractFileSystem, metaclass=_OneFileSystemPerStore): 
                 delete(key)
 
 
-class _InvalidPathError(InvalidKeyError):
-    """An invalid key, with a message naming the path it came from."""
-
-
 def _looks_like_glob(path: Any) -> bool:
     return isinstance(path, str) and not _GLOB_CHARACTERS.isdisjoint(path)
 
@@ -838,7 +847,8 @@ class KeyValueFile(AbstractBufferedFile):  # type: ignore[misc]
         if mode not in ("wb", "xb", "ab"):
             raise ValueError(f"unsupported mode {mode!r}: use 'rb', 'wb', 'xb' or 'ab'")
         self._put_file = fs._operation("put_file")
-        exists = fs._contains(path)  # checks the key now rather than on close()
+        fs._validate(path)  # now, not on close()
+        exists = mode != "wb" and fs._contains(path)
         if mode == "xb" and exists:
             raise FileExistsError(errno.EEXIST, "key exists", fs._url(path))
         super().__init__(fs, path, mode, block_size, autocommit, cache_type, cache_options, **kwargs)

@@ -535,22 +535,25 @@ def test_missing_keys_are_file_not_found() -> None:
 
 def test_invalid_keys_are_value_errors_naming_the_path() -> None:
     fs = KeyValueFileSystem(store=DictStore())  # the standard keyspace: no "/" and no space
+    fs.pipe_file("key", b"x")
     for call in (
         lambda: fs.pipe_file("dir/key", b"x"),
         lambda: fs.open("dir/key", "wb"),
         lambda: fs.cat_file("a key"),
         lambda: fs.open("a key"),
         lambda: fs.info("dir/key"),
+        lambda: fs.cp_file("key", "dir/key"),
         lambda: pd.DataFrame({"a": [1]}).to_parquet("minimalkv://dir/t.parquet", storage_options={"store": fs.store}),
     ):
         with pytest.raises(InvalidKeyError, match="not a valid key") as caught:
             call()
         assert isinstance(caught.value, ValueError)
+        assert "minimalkv://key'" not in str(caught.value)  # names the invalid path
     assert not fs.exists("dir/key")
     assert not fs.isfile("a key")
     with pytest.raises(IsADirectoryError):
         fs.pipe_file("", b"the root is no key")
-    assert list(fs.store.keys()) == []
+    assert list(fs.store.keys()) == ["key"]
 
 
 def test_read_only_store_refuses_writes_with_permission_error() -> None:
