@@ -34,12 +34,15 @@ class CacheDecorator(StoreDecorator):
     * A cache that raises anything but :class:`KeyError` is bypassed for that
       call; a value the cache cannot take is simply not cached.
 
+    * If the backing store has a time to live (``ttl_support``), each cache hit
+      is confirmed with one existence check in the backing store, so an expired
+      value is never served; ``get_many`` then reads the backing store only.
+
     Known limits: a value read while another process writes it may be cached
     in its old version until it is written or deleted again through a
-    decorator; a value put with ``ttl_secs`` can be served from the cache after
-    it expired in the backing store; there is no eviction (use a cache store
-    with its own, such as Redis with ``maxmemory``); an invalidation that fails
-    because the cache is down leaves the old value there for when it comes back.
+    decorator; there is no eviction (use a cache store with its own, such as
+    Redis with ``maxmemory``); an invalidation that fails because the cache is
+    down leaves the old value there for when it comes back.
 
     Parameters
     ----------
@@ -87,24 +90,40 @@ class CacheDecorator(StoreDecorator):
 
     # -- reading ----------------------------------------------------------------------------
 
+    def _expired(self, key: str) -> bool:
+        """Return whether a cached *key* is gone from a backing store whose values expire.
+
+        On a store with a time to live, values vanish without a write, so a cache
+        hit is confirmed with one existence check (cheaper than fetching the value).
+        """
+        if self.ttl_support and not self._inner_has_key(key):
+            self._invalidate(key)
+            return True
+        return False
+
     def _get(self, key: str) -> bytes:
         try:
-            return self.cache.get(key)
+            value = self.cache.get(key)
         except KeyError:
             pass
         except Exception:
             self._cache_error("get")
             return self._inner_get(key)
+        else:
+            if self._expired(key):
+                raise KeyError(key)
+            return value
         value = self._inner_get(key)
         self._quietly(self.cache.put, key, value)
         return value
 
     def _get_many(self, keys: list[str]) -> dict[str, bytes]:
-        try:
-            found = self.cache.get_many(keys)
-        except Exception:
-            self._cache_error("get_many")
-            found = {}
+        found: dict[str, bytes] = {}
+        if not self.ttl_support:  # one bulk read beats an existence check per hit
+            try:
+                found = self.cache.get_many(keys)
+            except Exception:
+                self._cache_error("get_many")
         missing = [key for key in keys if key not in found]
         if missing:
             fetched = self._inner_get_many(missing)
@@ -119,12 +138,17 @@ class CacheDecorator(StoreDecorator):
         Returns the file and whether it comes from the cache.
         """
         try:
-            return self.cache.open(key), True
+            cached = self.cache.open(key)
         except KeyError:
             pass
         except Exception:
             self._cache_error("open")
             return self._inner_open(key), False
+        else:
+            if self._expired(key):
+                cached.close()
+                raise KeyError(key)
+            return cached, True
         source = self._inner_open(key)  # a missing key raises KeyError here
         try:
             with source:

@@ -37,7 +37,7 @@ from __future__ import annotations
 import types
 from collections.abc import Callable, Iterator, Mapping
 from io import BytesIO
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, TypeVar
 from urllib.parse import quote_plus, unquote_plus
 
 from minimalkv_fsspec._keys import check_extended_key, check_key
@@ -118,6 +118,19 @@ def _resolve_check(store: Any) -> Callable[[Any], None]:
     return getattr(store, "_check_valid_key", check_key)
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _forwarding(hook: _F) -> _F:
+    """Mark *hook* as one that only hands its call to the wrapped store (see ``__init_subclass__``)."""
+    hook._forwards_to_wrapped_store = True  # type: ignore[attr-defined]
+    return hook
+
+
+def _is_forwarding(hook: Any) -> bool:
+    return getattr(hook, "_forwards_to_wrapped_store", False) is True
+
+
 def _follows_stock_key_rules(store: Any) -> bool:
     """Return whether *store* validates keys with the standard or extended key rules only."""
     while True:
@@ -187,10 +200,10 @@ class StoreDecorator(KeyValueStore):
         """
         super().__init_subclass__(**kwargs)
         for primary, dependents in _DEPENDENT_HOOKS:
-            if _class_attribute(cls, primary) in _FORWARDING_HOOKS:
+            if _is_forwarding(_class_attribute(cls, primary)):
                 continue
             for name, built_on_primary in dependents:
-                if _class_attribute(cls, name) in _FORWARDING_HOOKS:
+                if _is_forwarding(_class_attribute(cls, name)):
                     setattr(cls, name, built_on_primary)
 
     # -- wiring ---------------------------------------------------------------------
@@ -493,51 +506,63 @@ class StoreDecorator(KeyValueStore):
         """Raise :class:`ValueError` unless the wrapped store accepts *key*."""
         self._inner_check(key)
 
+    @_forwarding
     def _get(self, key: str) -> bytes:
         return self._inner_get(key)
 
+    @_forwarding
     def _open(self, key: str) -> BinaryIO:
         return self._inner_open(key)
 
+    @_forwarding
     def _get_file(self, key: str, file: IO[bytes]) -> None:
         self._inner_get_file(key, file)
 
+    @_forwarding
     def _get_filename(self, key: str, filename: str) -> None:
         self._inner_get_filename(key, filename)
 
+    @_forwarding
     def _has_key(self, key: str) -> bool:
         return self._inner_has_key(key)
 
+    @_forwarding
     def _delete(self, key: str) -> None:
         self._inner_delete(key)
 
+    @_forwarding
     def _put(self, key: str, data: bytes, ttl_secs: TTL | None = None) -> None:
         if ttl_secs is None:
             self._inner_put(key, data)
         else:
             self._dstore.put(key, data, ttl_secs=ttl_secs)  # type: ignore[call-arg]
 
+    @_forwarding
     def _put_file(self, key: str, file: IO[bytes], ttl_secs: TTL | None = None) -> None:
         if ttl_secs is None:
             self._inner_put_file(key, file)
         else:
             self._dstore.put_file(key, file, ttl_secs=ttl_secs)  # type: ignore[arg-type, call-arg]
 
+    @_forwarding
     def _put_filename(self, key: str, filename: str, ttl_secs: TTL | None = None) -> None:
         if ttl_secs is None:
             self._inner_put_filename(key, filename)
         else:
             self._dstore.put_file(key, filename, ttl_secs=ttl_secs)  # type: ignore[call-arg]
 
+    @_forwarding
     def _get_many(self, keys: list[str]) -> dict[str, bytes]:
         return self._inner_get_many(keys)
 
+    @_forwarding
     def _put_many(self, items: Mapping[str, bytes], ttl_secs: TTL | None = None) -> None:
         if ttl_secs is None:
             self._inner_put_many(items)
         else:
             self._dstore.put_many(items, ttl_secs=ttl_secs)  # type: ignore[call-arg]
 
+    @_forwarding
     def _delete_many(self, keys: list[str]) -> None:
         self._inner_delete_many(keys)
 
@@ -564,9 +589,6 @@ def _put_many_via_put(self: StoreDecorator, items: Mapping[str, bytes], ttl_secs
         self._put(key, data, ttl_secs)
 
 
-# Hooks that only forward to the wrapped store (filled in below each class).
-_FORWARDING_HOOKS: set[Any] = set()
-
 # For each hook, the hooks that must be built on it when a subclass overrides it,
 # in an order that lets a change ripple (_open -> _get -> _get_many).
 _DEPENDENT_HOOKS: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = (
@@ -583,22 +605,6 @@ _DEPENDENT_HOOKS: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = (
     ("_put", (("_put_many", _put_many_via_put),)),
     ("_delete", (("_delete_many", KeyValueStore._delete_many),)),
 )
-
-_HOOK_NAMES = (
-    "_get",
-    "_open",
-    "_get_file",
-    "_get_filename",
-    "_has_key",
-    "_delete",
-    "_put",
-    "_put_file",
-    "_put_filename",
-    "_get_many",
-    "_put_many",
-    "_delete_many",
-)
-_FORWARDING_HOOKS.update(StoreDecorator.__dict__[name] for name in _HOOK_NAMES)
 
 # For each public method: the implementations that only validate and then call the
 # hook, so that calling the hook directly after validating is the same.
@@ -742,45 +748,54 @@ class KeyTransformingDecorator(StoreDecorator):
         self._check_valid_key(key)
         return self._dstore.url_for(self._map_key(key))  # type: ignore[attr-defined, no-any-return]
 
+    @_forwarding
     def _get(self, key: str) -> bytes:
         return self._inner_get(self._map_key(key))
 
+    @_forwarding
     def _open(self, key: str) -> BinaryIO:
         return self._inner_open(self._map_key(key))
 
+    @_forwarding
     def _get_file(self, key: str, file: IO[bytes]) -> None:
         self._inner_get_file(self._map_key(key), file)
 
+    @_forwarding
     def _get_filename(self, key: str, filename: str) -> None:
         self._inner_get_filename(self._map_key(key), filename)
 
+    @_forwarding
     def _has_key(self, key: str) -> bool:
         return self._inner_has_key(self._map_key(key))
 
+    @_forwarding
     def _delete(self, key: str) -> None:
         self._inner_delete(self._map_key(key))
 
+    @_forwarding
     def _put(self, key: str, data: bytes, ttl_secs: TTL | None = None) -> None:
         super()._put(self._map_key(key), data, ttl_secs)
 
+    @_forwarding
     def _put_file(self, key: str, file: IO[bytes], ttl_secs: TTL | None = None) -> None:
         super()._put_file(self._map_key(key), file, ttl_secs)
 
+    @_forwarding
     def _put_filename(self, key: str, filename: str, ttl_secs: TTL | None = None) -> None:
         super()._put_filename(self._map_key(key), filename, ttl_secs)
 
+    @_forwarding
     def _get_many(self, keys: list[str]) -> dict[str, bytes]:
         caller_key = {self._map_key(key): key for key in keys}
         return {caller_key[stored]: value for stored, value in self._inner_get_many(list(caller_key)).items()}
 
+    @_forwarding
     def _put_many(self, items: Mapping[str, bytes], ttl_secs: TTL | None = None) -> None:
         super()._put_many({self._map_key(key): data for key, data in items.items()}, ttl_secs)
 
+    @_forwarding
     def _delete_many(self, keys: list[str]) -> None:
         self._inner_delete_many([self._map_key(key) for key in keys])
-
-
-_FORWARDING_HOOKS.update(KeyTransformingDecorator.__dict__[name] for name in _HOOK_NAMES)
 
 
 class PrefixDecorator(KeyTransformingDecorator):
@@ -871,7 +886,8 @@ class PrefixDecorator(KeyTransformingDecorator):
             If the backend fails.
         """
         cut = len(self._prefix)
-        return (stored[cut:] for stored in self._dstore.iter_keys(self._prefix + prefix))
+        # A stored key equal to the prefix would be the (invalid) empty key: skip it.
+        return (stored[cut:] for stored in self._dstore.iter_keys(self._prefix + prefix) if len(stored) > cut)
 
     def iter_prefixes(self, delimiter: str, prefix: str = "") -> Iterator[str]:
         """Iterate over the distinct prefixes up to the first *delimiter* after *prefix*.
@@ -884,8 +900,10 @@ class PrefixDecorator(KeyTransformingDecorator):
             If the backend fails.
         """
         cut = len(self._prefix)
-        return (stored[cut:] for stored in self._dstore.iter_prefixes(delimiter, self._prefix + prefix))
+        stored_prefixes = self._dstore.iter_prefixes(delimiter, self._prefix + prefix)
+        return (stored[cut:] for stored in stored_prefixes if len(stored) > cut)
 
+    @_forwarding
     def _get(self, key: str) -> bytes:
         return self._inner_get(self._prefix + key)
 
@@ -912,9 +930,6 @@ class PrefixDecorator(KeyTransformingDecorator):
 
         get.__doc__ = KeyValueStore.get.__doc__
         return get
-
-
-_FORWARDING_HOOKS.add(PrefixDecorator.__dict__["_get"])
 
 
 class URLEncodeKeysDecorator(KeyTransformingDecorator):
