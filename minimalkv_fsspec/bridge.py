@@ -835,8 +835,10 @@ class KeyValueFile(AbstractBufferedFile):  # type: ignore[misc]
             with fs._translate(path):
                 handle = fs.store.open(path)
             try:
-                size = handle.seek(0, os.SEEK_END)
-                handle.seek(0)
+                size = kwargs.pop("size", None)  # fsspec's blockcache knows it already
+                if size is None:
+                    size = handle.seek(0, os.SEEK_END)
+                    handle.seek(0)
                 super().__init__(fs, path, mode, block_size, autocommit, cache_type, cache_options, size=size, **kwargs)
             except BaseException:
                 handle.close()

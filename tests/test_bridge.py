@@ -621,6 +621,23 @@ def test_url_to_fs_and_fsspec_open() -> None:
     assert fs.unstrip_protocol("dir/k") == "minimalkv://dir/k"
 
 
+@pytest.mark.parametrize("cache", ["simplecache", "blockcache", "filecache"])
+def test_fsspec_url_chaining(cache: str, tmp_path: Path) -> None:
+    store = HDictStore({"d/k.csv": b"a,b\n1,2\n"})
+    options = {"minimalkv": {"store": store}, cache: {"cache_storage": str(tmp_path / "cache")}}
+    with fsspec.open(f"{cache}::minimalkv://d/k.csv", "rb", **options) as file:
+        assert file.read() == b"a,b\n1,2\n"
+    frame = pd.read_csv(f"{cache}::minimalkv://d/k.csv", storage_options=options)
+    assert frame.to_dict("list") == {"a": [1], "b": [2]}
+
+
+def test_fsspec_config_names_a_default_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(fsspec.config.conf, "minimalkv", {"store": "hmemory://"})
+    fs, path = fsspec.core.url_to_fs("minimalkv://k")
+    fs.pipe_file(path, b"1")
+    assert fsspec.filesystem("minimalkv", store="hmemory://").cat_file("k") == b"1"
+
+
 def test_bad_construction() -> None:
     with pytest.raises(TypeError, match="needs a store"):
         fsspec.filesystem("minimalkv")
