@@ -81,7 +81,8 @@ _SPOOL_IN_MEMORY = 8 * 1024 * 1024
 # -- one filesystem per store -------------------------------------------------------------
 
 _object_tokens: dict[int, tuple[weakref.ref[Any], str]] = {}
-_object_tokens_lock = threading.Lock()
+# Re-entrant: a weakref callback may run (garbage collection) while this thread holds it.
+_object_tokens_lock = threading.RLock()
 
 
 def _object_token(store: object) -> str:
@@ -189,8 +190,9 @@ class KeyValueFileSystem(AbstractFileSystem, metaclass=_OneFileSystemPerStore): 
 
     Notes
     -----
-    Sizes come from opening the value (a ``stat`` on the filesystem store), so a
-    detailed listing opens every file it lists. There are no modification times.
+    Sizes come from opening the value and seeking to its end (cheap on files and
+    fsspec stores; Redis and SQL fetch the value), so a detailed listing opens every
+    file it lists. There are no modification times.
     Writing spools the value to a temporary file (in memory up to 8 MiB, then on
     disk) and stores it with ``put_file`` on ``close()``; a ``with`` block
     left by an exception stores nothing.
