@@ -278,8 +278,8 @@ class KeyValueFileSystem(AbstractFileSystem, metaclass=_OneFileSystemPerStore): 
     def _validate(self, key: str) -> None:
         """Raise InvalidKeyError (naming the path) unless *key* is valid for the store.
 
-        A store checks without a round trip; a decorator (which may map keys) is asked
-        whether it holds the key.
+        A :class:`KeyValueStore` (decorators included) checks without a round trip;
+        any other object is asked whether it holds the key.
         """
         with self._translate(key):
             if isinstance(self.store, KeyValueStore):

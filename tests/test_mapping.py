@@ -271,6 +271,20 @@ def test_prefix_decorator_sees_only_its_keys() -> None:
     assert inner.d == {"other": b"x"}
 
 
+def test_decorators_give_a_mapping_of_the_decorated_view() -> None:
+    inner = DictStore({"p-a": b"1", "other": b"x"})
+    prefixed = PrefixDecorator("p-", inner).mapping()
+    assert isinstance(prefixed, KeyValueMapping)
+    assert dict(prefixed) == {"a": b"1"}
+    prefixed["b"] = b"2"
+    assert inner.d["p-b"] == b"2"
+    readonly = ReadOnlyDecorator(inner).mapping()
+    assert readonly["other"] == b"x"
+    with pytest.raises(PermissionError):
+        readonly["other"] = b"y"
+    assert inner.d["other"] == b"x"
+
+
 def test_importing_the_mapping_imports_no_fsspec() -> None:
     code = (
         "import sys; from minimalkv_fsspec.memory import DictStore; DictStore().mapping(); "
