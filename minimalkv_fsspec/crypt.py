@@ -77,6 +77,8 @@ class _HMACFileReader(io.BufferedIOBase):
     source
         The stored value (value followed by signature), positioned at its start;
         closed with this file.
+    key
+        The value's key, named in error messages.
 
     Raises
     ------
@@ -84,10 +86,11 @@ class _HMACFileReader(io.BufferedIOBase):
         If *source* is shorter than a signature.
     """
 
-    def __init__(self, hm: hmac.HMAC, source: IO[bytes]) -> None:
+    def __init__(self, hm: hmac.HMAC, source: IO[bytes], key: str | None = None) -> None:
         super().__init__()
         self.hm = hm
         self.source = source
+        self._what = "the stored value" if key is None else f"the value of key {key!r}"
         self._digest_size = hm.digest_size
         self._position = 0  # in the value
         self._hashed = 0  # bytes of the value fed to hm, from its start
@@ -104,12 +107,12 @@ class _HMACFileReader(io.BufferedIOBase):
             source.seek(self._start)
             self._source_position = 0
             if total < self._digest_size:
-                raise VerificationException("the stored value is shorter than its HMAC: it was truncated")
+                raise VerificationException(f"{self._what} is shorter than its HMAC: it was truncated")
             self._size = total - self._digest_size
         else:
             self._tail = _read_exactly(source, self._digest_size)
             if len(self._tail) < self._digest_size:
-                raise VerificationException("the stored value is shorter than its HMAC: it was truncated")
+                raise VerificationException(f"{self._what} is shorter than its HMAC: it was truncated")
 
     # -- io.BufferedIOBase -------------------------------------------------------------
 
@@ -210,7 +213,7 @@ class _HMACFileReader(io.BufferedIOBase):
         count = remaining if size < 0 else min(size, remaining)
         data = self._source_read(self._position, count) if count else b""
         if len(data) < count:
-            raise VerificationException("the stored value was truncated while it was read")
+            raise VerificationException(f"{self._what} was truncated while it was read")
         start = self._position
         if start <= self._hashed < start + len(data):
             self.hm.update(memoryview(data)[self._hashed - start :])
@@ -233,14 +236,14 @@ class _HMACFileReader(io.BufferedIOBase):
         while self._hashed < self._size:
             chunk = self._source_read(self._hashed, min(CHUNK_SIZE, self._size - self._hashed))
             if not chunk:
-                raise VerificationException("the stored value was truncated while it was read")
+                raise VerificationException(f"{self._what} was truncated while it was read")
             self.hm.update(chunk)
             self._hashed += len(chunk)
         self._check_signature(self._source_read(self._size, self._digest_size))
 
     def _check_signature(self, signature: bytes) -> None:
         if not hmac.compare_digest(self.hm.digest(), signature):
-            raise VerificationException("the stored value's HMAC does not verify: it was changed or moved")
+            raise VerificationException(f"the HMAC of {self._what} does not verify: it was changed or moved")
         self._verified = True
 
 
@@ -376,10 +379,7 @@ class HMACDecorator(StoreDecorator):
     def _open(self, key: str) -> BinaryIO:
         source = self._inner_open(key)
         try:
-            return _HMACFileReader(self._new_hmac(key), source)  # type: ignore[return-value]
-        except VerificationException as exc:
-            source.close()
-            raise VerificationException(f"the value of key {key!r} is shorter than its HMAC") from exc
+            return _HMACFileReader(self._new_hmac(key), source, key)  # type: ignore[return-value]
         except BaseException:
             source.close()
             raise
