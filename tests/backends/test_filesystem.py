@@ -88,6 +88,8 @@ def test_size(tmp_path: Path) -> None:
     assert store.size("dir/key") == 5
     with pytest.raises(KeyError):
         store.size("dir/missing")
+    with pytest.raises(KeyError):
+        store.size("dir")
 
 
 def test_temporary_files_are_never_keys(tmp_path: Path) -> None:

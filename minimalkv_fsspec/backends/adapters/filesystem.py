@@ -12,6 +12,7 @@ import errno
 import itertools
 import os
 import shutil
+import stat
 import threading
 from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
@@ -239,9 +240,12 @@ class FilesystemStore(FSSpecStore):
         """
         self._check_valid_key(key)
         try:
-            return os.stat(self._checked_path(key)).st_size
+            status = os.stat(self._checked_path(key))
         except _NOT_A_VALUE as exc:
             raise KeyError(key) from exc
+        if not stat.S_ISREG(status.st_mode):
+            raise KeyError(key)
+        return status.st_size
 
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
         """Iterate over the keys that start with *prefix*, walking only the directory it names."""
