@@ -136,7 +136,13 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
         self._lock: contextlib.AbstractContextManager[Any] = (
             threading.RLock() if isinstance(engine.pool, StaticPool) else contextlib.nullcontext()
         )
-        self._statements: dict[str, Any] = {}
+        column = self.table.c
+        self._statements: dict[str, Any] = {
+            "get": sa.select(column.value).where(column.key == sa.bindparam("k")),
+            "has": sa.select(column.key).where(column.key == sa.bindparam("k")),
+            "delete": sa.delete(self.table).where(column.key == sa.bindparam("k")),
+        }
+        self._autocommit: Engine = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @staticmethod
     def _define_table(metadata: sa.MetaData, tablename: str) -> sa.Table:
@@ -168,7 +174,17 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
             "extra": {
                 key: value
                 for key, value in self.__dict__.items()
-                if key not in ("bind", "metadata", "table", "tablename", "_engine_options", "_lock", "_statements")
+                if key
+                not in (
+                    "bind",
+                    "metadata",
+                    "table",
+                    "tablename",
+                    "_engine_options",
+                    "_lock",
+                    "_statements",
+                    "_autocommit",
+                )
             },
         }
 
@@ -197,17 +213,27 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
         detail = detail.strip().splitlines()[0] if detail.strip() else type(exc).__name__
         return BackendError(f"database {self._location()} failed: {type(exc).__name__}: {detail}")
 
-    def _run(self, operation: Callable[[Connection], _T], *, write: bool) -> _T:
-        """Run *operation* on a connection (in a transaction if *write*), retrying transient failures."""
+    def _run(self, operation: Callable[[Connection], _T], *, transaction: bool) -> _T:
+        """Run *operation* on a connection, retrying transient failures.
+
+        With *transaction*, the operation runs in one transaction. Without, the
+        connection is in autocommit mode: a single statement is atomic by itself,
+        and the ``BEGIN`` and ``ROLLBACK`` round trips around it are saved.
+        """
         delay = 0.01
         for attempt in range(_ATTEMPTS):
             try:
                 with self._lock:
-                    if write:
+                    if transaction:
                         with self.bind.begin() as connection:
                             return operation(connection)
-                    with self.bind.connect() as connection:
+                    with self._autocommit.connect() as connection:
                         return operation(connection)
+            except sa_exc.ArgumentError:
+                if transaction or self._autocommit is self.bind:
+                    raise
+                self._autocommit = self.bind  # the dialect has no autocommit mode
+                continue
             except sa_exc.SQLAlchemyError as exc:
                 if attempt + 1 < _ATTEMPTS and _is_transient(exc):
                     time.sleep(delay)
@@ -231,8 +257,8 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
     # -- hooks -------------------------------------------------------------------------------
 
     def _get(self, key: str) -> bytes:
-        query = sa.select(self.table.c.value).where(self.table.c.key == key)
-        row = self._run(lambda connection: connection.execute(query).first(), write=False)
+        query = self._statements["get"]
+        row = self._run(lambda connection: connection.execute(query, {"k": key}).first(), transaction=False)
         if row is None:
             raise KeyError(key)
         return bytes(row[0])
@@ -241,12 +267,14 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
         return BytesValueFile(self._get(key))
 
     def _has_key(self, key: str) -> bool:
-        query = sa.select(self.table.c.key).where(self.table.c.key == key)
-        return self._run(lambda connection: connection.execute(query).first(), write=False) is not None
+        query = self._statements["has"]
+        return (
+            self._run(lambda connection: connection.execute(query, {"k": key}).first(), transaction=False) is not None
+        )
 
     def _delete(self, key: str) -> None:
-        statement = sa.delete(self.table).where(self.table.c.key == key)
-        self._run(lambda connection: connection.execute(statement), write=True)
+        statement = self._statements["delete"]
+        self._run(lambda connection: connection.execute(statement, {"k": key}), transaction=False)
 
     def _put(self, key: str, data: bytes) -> None:
         self._write_rows([{"key": key, "value": data}])
@@ -261,10 +289,11 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
             _check_length(row["key"])
         upsert = self._upsert()
         if upsert is not None:
-            self._run(lambda connection: connection.execute(upsert, rows), write=True)
+            # One row is one atomic statement; several rows share a transaction.
+            self._run(lambda connection: connection.execute(upsert, rows), transaction=len(rows) > 1)
             return
         for row in rows:
-            self._run(functools.partial(self._generic_upsert, row=row), write=True)
+            self._run(functools.partial(self._generic_upsert, row=row), transaction=True)
 
     def _generic_upsert(self, connection: Connection, row: dict[str, Any]) -> None:
         """Upsert on a dialect without an upsert statement: update, else insert (retried on a race)."""
@@ -283,7 +312,7 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
         query = sa.select(self.table.c.key)
         if prefix:
             query = query.where(self.table.c.key.startswith(prefix, autoescape=True))
-        keys = self._run(lambda connection: list(connection.execute(query).scalars()), write=False)
+        keys = self._run(lambda connection: list(connection.execute(query).scalars()), transaction=False)
         # SQLite's LIKE ignores ASCII case; rows written by others may hold keys this store refuses.
         return iter([key for key in keys if key.startswith(prefix) and self._is_valid(key)])
 
@@ -307,7 +336,7 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
                     found[key] = bytes(value)
             return found
 
-        return self._run(fetch, write=False)
+        return self._run(fetch, transaction=False)
 
     def _put_many(self, items: Mapping[str, bytes]) -> None:
         self._write_rows([{"key": key, "value": data} for key, data in items.items()])
@@ -319,7 +348,7 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
             for start in range(0, len(keys), _BATCH):
                 connection.execute(sa.delete(self.table).where(column.key.in_(keys[start : start + _BATCH])))
 
-        self._run(delete, write=True)
+        self._run(delete, transaction=True)
 
     # -- copy --------------------------------------------------------------------------------------
 
@@ -348,7 +377,7 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
             # the source exists, in the same transaction (so the copy happened if it does).
             return connection.execute(exists).first() is not None
 
-        if not self._run(copy, write=True):
+        if not self._run(copy, transaction=True):
             raise KeyError(source)
 
     # -- URLs ------------------------------------------------------------------------------------------
@@ -411,10 +440,10 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
                 )
 
         try:
-            self._run(prepare, write=True)
+            self._run(prepare, transaction=True)
         except BackendError:
             # Another process may have created the table between the check and the CREATE.
-            if not create or not self._run(lambda c: sa.inspect(c).has_table(self.tablename), write=False):
+            if not create or not self._run(lambda c: sa.inspect(c).has_table(self.tablename), transaction=False):
                 raise
 
 
