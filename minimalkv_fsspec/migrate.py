@@ -19,12 +19,13 @@ import argparse
 import hashlib
 import io
 import os
+import queue
 import re
+import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, Literal, Union, cast
 
@@ -119,6 +120,13 @@ class MigrationReport:
         return text
 
 
+@dataclass(frozen=True)
+class _WorkerExit:
+    """Sent by a worker thread as it ends; *error* is what ended it early, if anything."""
+
+    error: BaseException | None
+
+
 class MigrationInterrupted(KeyboardInterrupt):
     """The migration was interrupted (Ctrl-C); :attr:`report` tells what was done.
 
@@ -155,7 +163,8 @@ def migrate(
     ----------
     source, dest
         Stores (decorated ones too) or store URLs. Stores built here from URLs
-        are closed at the end; stores passed in are not.
+        are closed at the end; stores passed in are not. A source URL whose
+        container (directory, bucket) does not exist is an error, not created.
     prefix
         Only keys starting with this are migrated. Keys keep their full name.
     workers
@@ -192,14 +201,15 @@ def migrate(
     MigrationInterrupted
         On Ctrl-C, once the keys in flight are finished; it carries the report.
     OSError
-        If listing the source fails (keys in flight are finished first).
+        If the source does not exist (:class:`FileNotFoundError`), or listing it
+        fails (keys in flight are finished first).
 
     Examples
     --------
     >>> from minimalkv_fsspec.backends.native.memory import DictStore
     >>> source, dest = DictStore(), DictStore()
-    >>> source.put("a", b"1") and source.put("b", b"22")
-    'a'
+    >>> source.put_many({"a": b"1", "b": b"22"})
+    ['a', 'b']
     >>> migrate(source, dest).summary()  # doctest: +ELLIPSIS
     'copied 2 keys (3 B), skipped 0, failed 0, deleted 0 from the source in ...'
     >>> migrate(source, dest).skipped
@@ -209,8 +219,10 @@ def migrate(
         raise ValueError(f"workers must be at least 1, not {workers}")
     owned: list[Any] = []
     try:
-        source_store = _as_store(source, owned, create=True)
-        dest_store = _as_store(dest, owned, create=not dry_run)
+        # A missing source is an error, not an empty store to be created.
+        source_store = _as_store(source, owned, create=False)
+        # A dry run creates nothing; a destination that does not exist yet holds no keys.
+        dest_store = _as_store(dest, owned, create=not dry_run, missing_is_empty=dry_run)
         _refuse_overlap(source_store, dest_store, prefix)
         run = _Migration(
             source_store,
@@ -257,38 +269,112 @@ class _Migration:
         self.on_key = on_key
         self.report = MigrationReport(dry_run=dry_run)
         self._stop = threading.Event()
+        self._interrupted = False
 
     def run(self) -> MigrationReport:
+        """Migrate with ``workers`` threads that each take the next key from the shared listing."""
         started = time.monotonic()
-        if self.progress is not None and self.progress.total_keys is None:
+        progress = self.progress
+        if progress is not None and progress.total_keys is None and getattr(progress, "enabled", True):
             threading.Thread(target=self._count_keys, name="migrate-count", daemon=True).start()
-        executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="migrate")
-        pending: set[Future[KeyResult]] = set()
+        keys = iter(self.source.iter_keys(self.prefix))
+        listing_lock = threading.Lock()
+        results: queue.SimpleQueue[KeyResult | _WorkerExit] = queue.SimpleQueue()
+        # Daemon threads, joined below: a second Ctrl-C can still end the process, and
+        # a write cut short there is discarded by the store (writes are atomic per key).
+        threads = [
+            threading.Thread(
+                target=self._work, args=(keys, listing_lock, results), name=f"migrate-{number}", daemon=True
+            )
+            for number in range(self.workers)
+        ]
+        for thread in threads:
+            thread.start()
+        running = len(threads)
+        failure: BaseException | None = None
+        restore_sigint = self._catch_sigint()
         try:
-            for key in self.source.iter_keys(self.prefix):
-                while len(pending) >= self.workers:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    self._collect(done)
-                pending.add(executor.submit(self._process, key))
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                self._collect(done)
+            while running:
+                item = results.get()
+                if isinstance(item, _WorkerExit):
+                    running -= 1
+                    failure = failure or item.error
+                elif failure is None:
+                    self._record(item)
+                else:
+                    self._record_quietly(item)
         except BaseException as exc:
-            # Finish what is in flight (a key is never left half-done by us), count it, then stop.
+            # An error from on_key, or a second Ctrl-C: stop taking keys.
+            failure = exc
             self._stop.set()
-            done, _ = wait(pending)
-            self._collect(done, quiet=True)
-            self.report.seconds = time.monotonic() - started
-            if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, MigrationInterrupted):
-                raise MigrationInterrupted(self.report) from exc
-            raise
+            if not self._interrupted:
+                # Finish the keys in flight and count them.
+                while running:
+                    item = results.get()
+                    if isinstance(item, _WorkerExit):
+                        running -= 1
+                    else:
+                        self._record_quietly(item)
         finally:
+            restore_sigint()
             self._stop.set()
-            executor.shutdown(wait=True)
-            if self.progress is not None:
-                self.progress.finish()
-        self.report.seconds = time.monotonic() - started
+            if not running:
+                for thread in threads:
+                    thread.join()
+            if progress is not None:
+                progress.finish()
+            self.report.seconds = time.monotonic() - started
+        if self._interrupted and failure is None:
+            failure = KeyboardInterrupt()
+        if isinstance(failure, KeyboardInterrupt) and not isinstance(failure, MigrationInterrupted):
+            raise MigrationInterrupted(self.report) from failure
+        if failure is not None:
+            raise failure
         return self.report
+
+    def _catch_sigint(self) -> Callable[[], None]:
+        """Turn a first Ctrl-C into a request to stop; return the function that undoes it.
+
+        A KeyboardInterrupt raised at an arbitrary point of the calling thread could
+        lose a finished key's result, so the first Ctrl-C only stops the workers
+        from taking new keys; a second one raises at once. Only the main thread
+        receives signals, and an application's own SIGINT handler is left alone.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            return lambda: None
+
+        def on_sigint(signum: int, frame: object) -> None:
+            if self._interrupted:
+                raise KeyboardInterrupt
+            self._interrupted = True
+            self._stop.set()
+
+        def restore() -> None:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+        signal.signal(signal.SIGINT, on_sigint)
+        return restore
+
+    def _work(
+        self, keys: Iterator[str], listing_lock: threading.Lock, results: queue.SimpleQueue[KeyResult | _WorkerExit]
+    ) -> None:
+        """Migrate keys from the shared listing until it ends, fails or the run stops."""
+        error: BaseException | None = None
+        try:
+            while not self._stop.is_set():
+                # A generator cannot be advanced by two threads at once.
+                with listing_lock:
+                    key = next(keys, None)
+                if key is None:
+                    break
+                results.put(self._process(key))
+        except BaseException as exc:  # a listing failure, or an interruption raised by a store
+            error = exc
+            self._stop.set()
+        finally:
+            results.put(_WorkerExit(error))
 
     def _count_keys(self) -> None:
         """Count the keys to migrate, so the progress line can show an ETA."""
@@ -303,22 +389,12 @@ class _Migration:
         if self.progress is not None:
             self.progress.total_keys = count
 
-    def _collect(self, done: set[Future[KeyResult]], *, quiet: bool = False) -> None:
-        """Record finished keys; re-raise the first interruption after recording the rest."""
-        interruption: BaseException | None = None
-        for future in done:
-            exc = future.exception()
-            if exc is not None:
-                interruption = interruption or exc
-                continue
-            try:
-                self._record(future.result())
-            except BaseException as record_exc:
-                if quiet:
-                    continue
-                interruption = interruption or record_exc
-        if interruption is not None and not quiet:
-            raise interruption
+    def _record_quietly(self, result: KeyResult) -> None:
+        """Record a key while stopping: a second error must not hide the first."""
+        try:
+            self._record(result)
+        except Exception:  # noqa: BLE001 -- the run is ending with the first error
+            pass
 
     def _record(self, result: KeyResult) -> None:
         report = self.report
@@ -369,7 +445,7 @@ class _Migration:
         if self.dry_run:
             return KeyResult(key, "copied", source_size, detail=why)
         with self.source.open(key) as file:
-            reader = _HashingReader(file)
+            reader = _HashingReader(file, hashing=self.verify)
             self.dest.put_file(key, cast("BinaryIO", reader))
         # Fewer bytes: the store stopped reading early; more: the value grew meanwhile.
         if reader.size != source_size:
@@ -402,10 +478,10 @@ class _HashingReader(io.BufferedIOBase):
     :meth:`hexdigest` returns None and the caller hashes the source separately.
     """
 
-    def __init__(self, file: IO[bytes]) -> None:
+    def __init__(self, file: IO[bytes], *, hashing: bool = True) -> None:
         super().__init__()
         self._file = file
-        self._hash = hashlib.sha256()
+        self._hash = hashlib.sha256() if hashing else None
         self._position = 0
         self._hashed = 0
         self._gap = False
@@ -443,14 +519,15 @@ class _HashingReader(io.BufferedIOBase):
         if start > self._hashed:
             self._gap = True
         elif end > self._hashed:
-            self._hash.update(memoryview(data)[self._hashed - start :])
+            if self._hash is not None:
+                self._hash.update(memoryview(data)[self._hashed - start :])
             self._hashed = end
         self._position = end
         self.size = max(self.size, end)
 
     def hexdigest(self) -> str | None:
         """Return the SHA-256 of the whole value, or None if it was not read in order."""
-        if self._gap or self._hashed != self.size:
+        if self._hash is None or self._gap or self._hashed != self.size:
             return None
         return self._hash.hexdigest()
 
@@ -519,7 +596,12 @@ def describe_error(exc: BaseException) -> str:
     return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 3] + "..."
 
 
-def _as_store(store: StoreLike | str, owned: list[Any], *, create: bool) -> StoreLike:
+def _as_store(store: StoreLike | str, owned: list[Any], *, create: bool, missing_is_empty: bool = False) -> StoreLike:
+    """Return *store*, or build it from its URL (recorded in *owned*, to be closed).
+
+    With *create* false the store's container (directory, bucket) is not created;
+    if it is missing, *missing_is_empty* stands an empty store in for it.
+    """
     if not isinstance(store, str):
         return store
     from minimalkv_fsspec.urls import get_store, url2dict
@@ -530,9 +612,8 @@ def _as_store(store: StoreLike | str, owned: list[Any], *, create: bool) -> Stor
     try:
         built: StoreLike = get_store(**params)
     except FileNotFoundError:
-        if create:
+        if not missing_is_empty:
             raise
-        # A dry run against a destination that does not exist yet: nothing is there.
         from minimalkv_fsspec.backends.native.memory import HDictStore
 
         built = HDictStore()
