@@ -110,7 +110,7 @@ class CacheDecorator(StoreDecorator):
             self._cache_error("get")
             return self._inner_get(key)
         else:
-            if self._expired(key):
+            if self.ttl_support and self._expired(key):
                 raise KeyError(key)
             return value
         value = self._inner_get(key)

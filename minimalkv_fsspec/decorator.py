@@ -34,6 +34,7 @@ it calls the public methods.
 
 from __future__ import annotations
 
+import re
 import types
 from collections.abc import Callable, Iterator, Mapping
 from io import BytesIO
@@ -932,6 +933,10 @@ class PrefixDecorator(KeyTransformingDecorator):
         return get
 
 
+# The characters that quote_plus never encodes.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+\Z")
+
+
 class URLEncodeKeysDecorator(KeyTransformingDecorator):
     """Percent-encode keys, so any non-empty text is a key, even on a strict store.
 
@@ -962,8 +967,9 @@ class URLEncodeKeysDecorator(KeyTransformingDecorator):
         return _follows_stock_key_rules(self._dstore)
 
     def _map_key(self, key: str) -> str:
-        if key in (".", ".."):
-            return "%2E" * len(key)
+        if _UNRESERVED.match(key) is not None:
+            # quote_plus leaves these characters alone; "." and ".." are the exceptions.
+            return key if key not in (".", "..") else "%2E" * len(key)
         return quote_plus(key.encode("utf-8"))
 
     def _map_key_prefix(self, prefix: str) -> str:
@@ -973,7 +979,7 @@ class URLEncodeKeysDecorator(KeyTransformingDecorator):
         return quote_plus(prefix.encode("utf-8"))
 
     def _unmap_key(self, key: str) -> str:
-        return unquote_plus(key)
+        return key if _UNRESERVED.match(key) is not None else unquote_plus(key)
 
 
 class ReadOnlyDecorator(StoreDecorator):
