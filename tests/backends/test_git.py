@@ -19,9 +19,10 @@ import pytest
 
 from minimalkv_fsspec import get_store_from_url, url2dict
 from minimalkv_fsspec.testing import StoreTests
+from tests.fixtures.native_servers import require_module
 from tests.fixtures.policy import unavailable
 
-pytest.importorskip("dulwich")
+require_module("dulwich", "pip install dulwich")
 
 from minimalkv_fsspec.git import GitCommitStore, HGitCommitStore  # noqa: E402
 

@@ -13,9 +13,9 @@ import pytest
 
 from minimalkv_fsspec import FOREVER, get_store_from_url, url2dict
 from minimalkv_fsspec.testing import StoreTests, TTLStoreTests
-from tests.fixtures.native_servers import start_redis
+from tests.fixtures.native_servers import require_module, start_redis
 
-redis = pytest.importorskip("redis")
+redis = require_module("redis", "pip install redis")
 
 from minimalkv_fsspec.memory.redisstore import HRedisStore, RedisStore  # noqa: E402
 

@@ -14,9 +14,9 @@ import pytest
 
 from minimalkv_fsspec import get_store_from_url, url2dict
 from minimalkv_fsspec.testing import StoreTests
-from tests.fixtures.native_servers import free_port
+from tests.fixtures.native_servers import free_port, require_module
 
-sa = pytest.importorskip("sqlalchemy")
+sa = require_module("sqlalchemy", "pip install sqlalchemy")
 
 from minimalkv_fsspec.backends.native.sql import check_table_name  # noqa: E402
 from minimalkv_fsspec.db.sql import HSQLAlchemyStore, SQLAlchemyStore  # noqa: E402
