@@ -5,15 +5,18 @@ from __future__ import annotations
 import io
 import multiprocessing
 import pickle
+import shutil
 import threading
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from minimalkv_fsspec import FOREVER, get_store_from_url, url2dict
 from minimalkv_fsspec.testing import StoreTests, TTLStoreTests
 from tests.fixtures.native_servers import require_module, start_redis
+from tests.fixtures.policy import unavailable
 
 redis = require_module("redis", "pip install redis")
 
@@ -265,6 +268,32 @@ def test_passwords_work_and_never_appear_in_errors(password_redis: dict[str, Any
     assert "Wr0ng-pw-value" not in repr(info.value)
     assert "Wr0ng-pw-value" not in repr(bad)
     store.delete("key")
+
+
+@pytest.fixture(scope="module")
+def tls_redis(redis_server: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """A private server that speaks only TLS, with a self-signed certificate."""
+    if shutil.which("openssl") is None:
+        unavailable("openssl", "apt-get install openssl")
+    info, stop = start_redis(tls=True)
+    try:
+        yield info
+    finally:
+        stop()
+
+
+def test_rediss_url_speaks_tls(tls_redis: dict[str, Any]) -> None:
+    base = f"{tls_redis['host']}:{tls_redis['port']}"
+    store = get_store_from_url(f"hrediss://{base}/0?ssl_ca_certs={quote(tls_redis['ca'])}")
+    assert type(store) is HRedisStore
+    store.put("over/tls", b"secret value")
+    assert store.get("over/tls") == b"secret value"
+    clone = pickle.loads(pickle.dumps(store))
+    assert clone.get("over/tls") == b"secret value"
+    plain = RedisStore(redis.Redis(host=tls_redis["host"], port=tls_redis["port"], retry=_NO_RETRY))
+    with pytest.raises(OSError):  # noqa: PT011 - a plain connection to a TLS port fails
+        plain.get("over-tls")
+    store.delete("over/tls")
 
 
 def test_dead_server_is_oserror_not_keyerror() -> None:
