@@ -416,13 +416,14 @@ class _Migration:
     def _process(self, key: str) -> KeyResult:
         try:
             return self._migrate_key(key)
-        except KeyError:
-            return KeyResult(key, "failed", detail="not found in the source (deleted during the migration?)")
         except Exception as exc:  # noqa: BLE001 -- any failure of one key is reported, the others go on
             return KeyResult(key, "failed", detail=describe_error(exc))
 
     def _migrate_key(self, key: str) -> KeyResult:
-        source_size = store_size(self.source, key)
+        try:
+            source_size = store_size(self.source, key)
+        except KeyError:
+            return KeyResult(key, "failed", detail="not found in the source (deleted during the migration?)")
         try:
             dest_size: int | None = store_size(self.dest, key)
         except KeyError:

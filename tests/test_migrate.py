@@ -568,3 +568,16 @@ def test_missing_source_is_an_error_not_created(tmp_path: Path, capsys: pytest.C
     assert not missing.exists()
     with pytest.raises(FileNotFoundError):
         migrate(f"hfs://{missing}", HDictStore())
+
+
+def test_a_key_gone_from_the_source_is_a_named_failure() -> None:
+    class PhantomStore(HDictStore):
+        def iter_keys(self, prefix: str = "") -> Iterator[str]:
+            yield from super().iter_keys(prefix)
+            yield "listed-then-deleted"
+
+    report = migrate(filled(PhantomStore(), {"real": b"1"}), HDictStore())
+    assert report.copied == 1
+    assert [(failure.key, failure.reason) for failure in report.failures] == [
+        ("listed-then-deleted", "not found in the source (deleted during the migration?)")
+    ]
