@@ -6,9 +6,11 @@ burst of load on the machine hits all cases alike); the result per case is the
 best round, in nanoseconds per call, including the loop overhead that every case
 shares.
 
-For reference the table also shows ``KeyValueStore.get`` on the same DictStore:
-the base class's path (validate the key, then call ``_get``), which is what
-DictStore's own ``get`` did before it learnt to skip validation for keys it holds.
+DictStore's own ``get`` skips validating keys it holds (a stored key was
+validated when it was put), so it costs about one dict lookup; a decorator must
+validate the caller's key, which alone costs more than that. For reference the
+table also shows a DictStore using the base class's ``get`` (validate the key,
+then call ``_get``), as every other store does, and ``PrefixDecorator`` over it.
 
 Usage::
 
@@ -36,6 +38,12 @@ TARGET = 1.5
 KEYS = 1000
 
 
+class ValidatingDictStore(DictStore):
+    """A DictStore whose get validates every key, through the base class's path."""
+
+    get = KeyValueStore.get
+
+
 def cases() -> dict[str, Callable[[], Any]]:
     """Return the timed calls, each a get of a stored key."""
     plain = DictStore({f"key{number}": b"value" for number in range(KEYS)})
@@ -48,11 +56,13 @@ def cases() -> dict[str, Callable[[], Any]]:
     hmac_store.put("key5", b"value")
     cache = CacheDecorator(DictStore(), plain)
     cache.get("key5")
-    base_get = KeyValueStore.get
+    validating = ValidatingDictStore(dict(plain.d))
+    prefix_validating = PrefixDecorator("tenant-", ValidatingDictStore(dict(prefixed_backend.d)))
     return {
         "DictStore.get": lambda: plain.get("key5"),
-        "KeyValueStore.get(DictStore) [reference]": lambda: base_get(plain, "key5"),
         "PrefixDecorator(DictStore).get": lambda: prefix.get("key5"),
+        "ValidatingDictStore.get [reference]": lambda: validating.get("key5"),
+        "PrefixDecorator(ValidatingDictStore).get": lambda: prefix_validating.get("key5"),
         "StoreDecorator(DictStore).get": lambda: forwarding.get("key5"),
         "ReadOnlyDecorator(DictStore).get": lambda: readonly.get("key5"),
         "URLEncodeKeysDecorator(DictStore).get": lambda: urlencode.get("key5"),
@@ -83,8 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     best = measure(args.rounds, args.number)
     baseline = best["DictStore.get"]
     ratio = best["PrefixDecorator(DictStore).get"] / baseline
+    reference_ratio = best["PrefixDecorator(ValidatingDictStore).get"] / best["ValidatingDictStore.get [reference]"]
     if args.json:
-        print(json.dumps({"ns_per_get": best, "prefix_ratio": ratio, "target": TARGET}, indent=2))
+        summary = {"prefix_ratio": ratio, "prefix_ratio_validating": reference_ratio, "target": TARGET}
+        print(json.dumps({"ns_per_get": best, **summary}, indent=2))
     else:
         width = max(map(len, best))
         print(f"{'case':<{width}}  ns/get  x DictStore.get")
@@ -92,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:<{width}}  {nanoseconds:6.0f}  {nanoseconds / baseline:5.2f}")
         verdict = "meets" if ratio <= TARGET else "misses"
         print(f"\nPrefixDecorator over DictStore: {ratio:.2f}x the undecorated get ({verdict} the {TARGET}x target)")
+        print(f"PrefixDecorator over ValidatingDictStore: {reference_ratio:.2f}x the undecorated get")
     return 1 if args.check and ratio > TARGET else 0
 
 

@@ -238,6 +238,7 @@ class StoreDecorator(KeyValueStore):
                 except AttributeError:
                     route = _missing(store, public)
             setattr(self, attribute, route)
+        self._inner_get_is_hook = use_hooks and getattr(cls, "get", None) in _STOCK_PUBLIC["get"]
         # A class with __getattr__ loses CPython's attribute caching, so each
         # attribute access on a decorator costs more than on a store. For the
         # hottest call, get(), bind a closure that touches no attribute of self.
@@ -917,6 +918,18 @@ class PrefixDecorator(KeyTransformingDecorator):
         if type(self)._get is not PrefixDecorator._get or not _follows_stock_key_rules(self._dstore):
             return None
         check, prefix = self._inner_check, self._prefix
+        if self._inner_get_is_hook:
+            # The wrapped store's get would validate, then call _get: do the same,
+            # with the caller's key (prefix + key is then valid, see _keys_stay_valid).
+            inner_hook = self._inner_get
+
+            def get_through_hook(key: str) -> bytes:
+                check(key)
+                return inner_hook(prefix + key)
+
+            get_through_hook.__doc__ = KeyValueStore.get.__doc__
+            return get_through_hook
+
         inner_get: Callable[[str], bytes] = self._dstore.get
         dots_and_slash = "./"
 

@@ -392,7 +392,14 @@ def test_bulk_operations_are_one_bulk_call(name: str) -> None:
         assert single not in backend.calls, (name, single, backend.calls)
 
 
-def test_prefix_decorator_validates_each_key_once(monkeypatch: pytest.MonkeyPatch) -> None:
+class ValidatingDictStore(DictStore):
+    """A DictStore whose get validates every key, as the base class does."""
+
+    get = KeyValueStore.get
+
+
+@pytest.mark.parametrize("backend_class", [DictStore, ValidatingDictStore])
+def test_prefix_decorator_validates_each_key_once(monkeypatch: pytest.MonkeyPatch, backend_class: type) -> None:
     import minimalkv_fsspec._store
     import minimalkv_fsspec.decorator
     from minimalkv_fsspec._keys import check_key
@@ -405,7 +412,7 @@ def test_prefix_decorator_validates_each_key_once(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(minimalkv_fsspec._store, "check_key", counting_check)
     monkeypatch.setattr(minimalkv_fsspec.decorator, "check_key", counting_check)
-    backend = DictStore({"p-key": b"v"})
+    backend = backend_class({"p-key": b"v"})
     store = PrefixDecorator("p-", backend)
     for call in (
         lambda: store.get("key"),
