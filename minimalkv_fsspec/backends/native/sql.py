@@ -142,7 +142,11 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
             "has": sa.select(column.key).where(column.key == sa.bindparam("k")),
             "delete": sa.delete(self.table).where(column.key == sa.bindparam("k")),
         }
-        self._autocommit: Engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        # PostgreSQL's and SQLite's drivers switch to autocommit without a round trip;
+        # MySQL's would send two statements per switch, more than the BEGIN they save.
+        self._autocommit: Engine = (
+            engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name in _ON_CONFLICT else engine
+        )
 
     @staticmethod
     def _define_table(metadata: sa.MetaData, tablename: str) -> sa.Table:
@@ -217,23 +221,19 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
         """Run *operation* on a connection, retrying transient failures.
 
         With *transaction*, the operation runs in one transaction. Without, the
-        connection is in autocommit mode: a single statement is atomic by itself,
-        and the ``BEGIN`` and ``ROLLBACK`` round trips around it are saved.
+        connection is in autocommit mode where that is cheap (PostgreSQL, SQLite):
+        a single statement is atomic by itself, and the ``BEGIN`` and ``ROLLBACK``
+        round trips around it are saved.
         """
         delay = 0.01
         for attempt in range(_ATTEMPTS):
             try:
                 with self._lock:
-                    if transaction:
+                    if transaction or self._autocommit is self.bind:
                         with self.bind.begin() as connection:
                             return operation(connection)
                     with self._autocommit.connect() as connection:
                         return operation(connection)
-            except sa_exc.ArgumentError:
-                if transaction or self._autocommit is self.bind:
-                    raise
-                self._autocommit = self.bind  # the dialect has no autocommit mode
-                continue
             except sa_exc.SQLAlchemyError as exc:
                 if attempt + 1 < _ATTEMPTS and _is_transient(exc):
                     time.sleep(delay)
