@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import IO, TYPE_CHECKING, Any
@@ -52,6 +53,7 @@ __all__ = ["AzureBlockBlobStore", "HAzureBlockBlobStore", "KeySafeAzureBlobFileS
 _TRANSIENT = frozenset({"loop", "asynchronous", "skip_instance_cache"})
 # Connection-string fields that are credentials; the others (endpoints, account name) are not.
 _SECRET_FIELDS = frozenset({"accountkey", "sharedaccesssignature"})
+_CONTAINER_NAME = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 
 
 class KeySafeAzureBlobFileSystem(AzureBlobFileSystem):  # type: ignore[misc]
@@ -235,6 +237,9 @@ class AzureBlockBlobStore(BucketStore):
     ) -> None:
         if not container:
             raise ValueError("AzureBlockBlobStore needs a container name")
+        if not _CONTAINER_NAME.match(container) and container not in ("$root", "$web", "$logs"):
+            raise ValueError(f"invalid Azure container name {container!r}: use 3-63 lowercase letters, digits and "
+                             "single dashes, starting and ending with a letter or digit")
         fields = _parse_connection_string(conn_string) if conn_string else {}
         if account_name:
             fields["AccountName"] = account_name
@@ -338,6 +343,19 @@ class AzureBlockBlobStore(BucketStore):
         if getattr(exc, "error_code", None) in ("ContainerNotFound",) and not self.mkdir_root:
             return self._missing_root_error()
         return super()._backend_error(exc, key)
+
+    def _root_exists(self) -> bool:
+        # adlfs's exists() reports a container it may not read as existing (with a warning).
+        from azure.core.exceptions import ResourceNotFoundError
+
+        async def exists() -> bool:
+            try:
+                await self.fs.service_client.get_container_client(self._bucket).get_container_properties()
+            except ResourceNotFoundError:
+                return False
+            return True
+
+        return bool(self._run(exists))
 
     def _create_root(self) -> None:
         from azure.core.exceptions import ResourceExistsError

@@ -316,6 +316,16 @@ class S3FSStore(BucketStore):
     def _access_denied(self, exc: BaseException) -> bool:
         return super()._access_denied(exc) or type(exc).__name__ in ("NoCredentialsError", "PartialCredentialsError")
 
+    def _has_key(self, key: str) -> bool:
+        # One HEAD; fs.info would follow a 404 with a listing to look for a "directory".
+        with self._translate(key):
+            try:
+                self.fs.call_s3("head_object", Bucket=self._bucket, Key=self._path(key)[len(self._bucket) + 1 :])
+            except FileNotFoundError:
+                self._confirm_root()
+                return False
+        return True
+
     def _create_root(self) -> None:
         params: dict[str, Any] = {"Bucket": self._bucket}
         # us-east-1 is the one region that must not be named as a location constraint.
