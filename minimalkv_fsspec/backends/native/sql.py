@@ -142,10 +142,11 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
             "has": sa.select(column.key).where(column.key == sa.bindparam("k")),
             "delete": sa.delete(self.table).where(column.key == sa.bindparam("k")),
         }
-        # PostgreSQL's and SQLite's drivers switch to autocommit without a round trip;
-        # MySQL's would send two statements per switch, more than the BEGIN they save.
+        # PostgreSQL's drivers switch to autocommit without a round trip, saving the
+        # BEGIN and ROLLBACK around a single statement. MySQL's would send two
+        # statements per switch, and SQLite's switch costs more than it saves (measured).
         self._autocommit: Engine = (
-            engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name in _ON_CONFLICT else engine
+            engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else engine
         )
 
     @staticmethod
@@ -221,7 +222,7 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
         """Run *operation* on a connection, retrying transient failures.
 
         With *transaction*, the operation runs in one transaction. Without, the
-        connection is in autocommit mode where that is cheap (PostgreSQL, SQLite):
+        connection is in autocommit mode where that is cheap (PostgreSQL):
         a single statement is atomic by itself, and the ``BEGIN`` and ``ROLLBACK``
         round trips around it are saved.
         """
