@@ -8,6 +8,11 @@ Bodies are streamed, chunk by chunk: a chunk read at time *t* is written at
 are never held whole. At 0 ms a chunk is forwarded as soon as it is read
 (``benchmarks/run.py`` measures what the proxy itself adds then).
 
+Opening a connection is not delayed unless ``--handshake`` is given: moto's
+server (werkzeug) closes the connection after every response, which S3 does not,
+so charging the TCP handshake would add a round trip to every request of every
+client, a cost that a client reusing its connections never pays against S3.
+
 Usage::
 
     python benchmarks/latency_proxy.py --target 127.0.0.1:5000 --delay-ms 10
@@ -85,11 +90,14 @@ class LatencyProxy:
         Where connections are forwarded.
     delay_ms
         Delay per direction in milliseconds (the round trip grows by twice this).
+    handshake
+        Also delay each new connection by one round trip (see the module docstring).
     """
 
-    def __init__(self, target_host: str, target_port: int, delay_ms: float = 10.0) -> None:
+    def __init__(self, target_host: str, target_port: int, delay_ms: float = 10.0, handshake: bool = False) -> None:
         self.target = (target_host, target_port)
         self.delay = delay_ms / 1000.0
+        self.handshake = handshake
         self.server: asyncio.base_events.Server | None = None
 
     async def _handle(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
@@ -100,12 +108,9 @@ class LatencyProxy:
 
     async def _forward(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         try:
-            # The connection set-up crosses the "distance" too: one round trip.
-            if self.delay > 0:
-                await asyncio.sleep(self.delay)
             server_reader, server_writer = await asyncio.open_connection(*self.target)
-            if self.delay > 0:
-                await asyncio.sleep(self.delay)
+            if self.handshake and self.delay > 0:
+                await asyncio.sleep(2 * self.delay)  # the TCP handshake's round trip
         except OSError:
             client_writer.close()
             return
@@ -128,10 +133,12 @@ class LatencyProxy:
         return int(self.server.sockets[0].getsockname()[1])
 
 
-def start_proxy(target_host: str, target_port: int, delay_ms: float = 10.0) -> tuple[int, Callable[[], None]]:
+def start_proxy(
+    target_host: str, target_port: int, delay_ms: float = 10.0, handshake: bool = False
+) -> tuple[int, Callable[[], None]]:
     """Run the proxy in a subprocess; return its port and a function that stops it."""
     command = [sys.executable, os.path.abspath(__file__), "--target", f"{target_host}:{target_port}"]
-    command += ["--delay-ms", str(delay_ms)]
+    command += ["--delay-ms", str(delay_ms)] + (["--handshake"] if handshake else [])
     preexec = None
     if sys.platform == "linux":
         import ctypes
@@ -166,7 +173,7 @@ def start_proxy(target_host: str, target_port: int, delay_ms: float = 10.0) -> t
 
 async def _main(args: argparse.Namespace) -> None:
     host, _, port = args.target.rpartition(":")
-    proxy = LatencyProxy(host, int(port), args.delay_ms)
+    proxy = LatencyProxy(host, int(port), args.delay_ms, args.handshake)
     listening = await proxy.start(args.host, args.port)
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -174,8 +181,9 @@ async def _main(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stopped.set)
     print(f"LISTENING {listening}", flush=True)
     await stopped.wait()
-    assert proxy.server is not None
-    proxy.server.close()
+    # Open connections are simply dropped: a test proxy has no state worth a graceful close.
+    sys.stdout.flush()
+    os._exit(0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -183,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target", required=True, help="HOST:PORT to forward to")
     parser.add_argument("--delay-ms", type=float, default=10.0, help="delay per direction (default 10 ms)")
+    parser.add_argument("--handshake", action="store_true", help="delay each new connection by one round trip")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="listening port (default: a free one)")
     args = parser.parse_args(argv)
