@@ -88,6 +88,42 @@ class CacheDecorator(StoreDecorator):
     def _invalidate(self, key: str) -> None:
         self._quietly(self.cache.delete, key)
 
+    def _cacheable(self, keys: list[str]) -> list[str]:
+        """Return the *keys* that the cache accepts (the others can never be cached)."""
+        check = getattr(self.cache, "_check_valid_key", None)
+        if check is None:
+            return keys
+        accepted = []
+        for key in keys:
+            try:
+                check(key)
+            except ValueError:
+                continue
+            accepted.append(key)
+        return accepted
+
+    def _bulk(self, action: Callable[[Any], Any], keys: list[str], argument: Any = None) -> Any:
+        """Call the cache's bulk *action*; if it refuses a key, call it again without those keys.
+
+        A bulk call fails whole when one key is outside the cache's keyspace: an
+        invalidation must still reach the other keys, or they would go stale.
+        """
+        try:
+            return action(keys if argument is None else argument)
+        except ValueError:
+            accepted = self._cacheable(keys)
+            if len(accepted) == len(keys):
+                raise
+            if argument is not None:
+                argument = {key: argument[key] for key in accepted}
+            return action(accepted if argument is None else argument)
+
+    def _invalidate_many(self, keys: list[str]) -> None:
+        try:
+            self._bulk(self.cache.delete_many, keys)
+        except Exception:
+            self._cache_error("delete_many")
+
     # -- reading ----------------------------------------------------------------------------
 
     def _expired(self, key: str) -> bool:
@@ -121,14 +157,14 @@ class CacheDecorator(StoreDecorator):
         found: dict[str, bytes] = {}
         if not self.ttl_support:  # one bulk read beats an existence check per hit
             try:
-                found = self.cache.get_many(keys)
+                found = self._bulk(self.cache.get_many, keys)
             except Exception:
                 self._cache_error("get_many")
         missing = [key for key in keys if key not in found]
         if missing:
             fetched = self._inner_get_many(missing)
             if fetched:
-                self._quietly(self.cache.put_many, fetched)
+                self._quietly(self._bulk, self.cache.put_many, list(fetched), fetched)
             found.update(fetched)
         return found
 
@@ -229,7 +265,7 @@ class CacheDecorator(StoreDecorator):
         try:
             super()._put_many(items, ttl_secs)
         finally:
-            self._quietly(self.cache.delete_many, list(items))
+            self._invalidate_many(list(items))
 
     def _delete(self, key: str) -> None:
         try:
@@ -241,7 +277,7 @@ class CacheDecorator(StoreDecorator):
         try:
             super()._delete_many(keys)
         finally:
-            self._quietly(self.cache.delete_many, keys)
+            self._invalidate_many(keys)
 
     @_InnerCapability
     def copy(self, source: str, dest: str) -> str:
@@ -292,5 +328,5 @@ class CacheDecorator(StoreDecorator):
         try:
             self._dstore.move(source, dest)  # type: ignore[attr-defined]
         finally:
-            self._quietly(self.cache.delete_many, [source, dest])
+            self._invalidate_many([source, dest])
         return dest

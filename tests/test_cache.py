@@ -280,3 +280,25 @@ def test_ttl_backend_never_serves_expired_values(request: pytest.FixtureRequest,
     with pytest.raises(KeyError):
         store.get("key")
     assert "key" not in cache.d
+
+
+def test_bulk_calls_with_keys_the_cache_refuses_still_reach_the_others() -> None:
+    cache = DictStore()  # refuses "dir/key"
+    backend = HDictStore({"a": b"1", "b": b"2", "dir/key": b"3"})
+    store = CacheDecorator(cache, backend)
+    assert store.get_many(["a", "b", "dir/key"]) == {"a": b"1", "b": b"2", "dir/key": b"3"}
+    assert cache.d == {"a": b"1", "b": b"2"}  # the refused key is just not cached
+    backend.d["b"] = b"changed behind the cache's back"
+    assert store.get_many(["a", "b", "dir/key"])["b"] == b"2"  # served from the cache
+    store.put_many({"a": b"new", "dir/key": b"new"})
+    assert store.get("a") == b"new"
+    store.delete_many(["a", "dir/key"])
+    assert "a" not in cache.d
+    with pytest.raises(KeyError):
+        store.get("a")
+    store.put("c", b"c")
+    store.get("c")
+    store.move("c", "dir/c")
+    assert "c" not in cache.d
+    with pytest.raises(KeyError):
+        store.get("c")
