@@ -141,6 +141,8 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
             "get": sa.select(column.value).where(column.key == sa.bindparam("k")),
             "has": sa.select(column.key).where(column.key == sa.bindparam("k")),
             "delete": sa.delete(self.table).where(column.key == sa.bindparam("k")),
+            "get_many": sa.select(column.key, column.value).where(_any_key(column.key, engine.dialect.name)),
+            "delete_many": sa.delete(self.table).where(_any_key(column.key, engine.dialect.name)),
         }
         # PostgreSQL's drivers switch to autocommit without a round trip, saving the
         # BEGIN and ROLLBACK around a single statement. MySQL's would send two
@@ -327,14 +329,13 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
     # -- bulk operations -------------------------------------------------------------------------
 
     def _get_many(self, keys: list[str]) -> dict[str, bytes]:
-        column = self.table.c
+        query = self._statements["get_many"]
 
         def fetch(connection: Connection) -> dict[str, bytes]:
             found: dict[str, bytes] = {}
             for start in range(0, len(keys), _BATCH):
-                query = sa.select(column.key, column.value).where(column.key.in_(keys[start : start + _BATCH]))
-                for key, value in connection.execute(query):
-                    found[key] = bytes(value)
+                for key, value in connection.execute(query, {"keys": keys[start : start + _BATCH]}):
+                    found[key] = value if isinstance(value, bytes) else bytes(value)
             return found
 
         return self._run(fetch, transaction=False)
@@ -343,11 +344,11 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
         self._write_rows([{"key": key, "value": data} for key, data in items.items()])
 
     def _delete_many(self, keys: list[str]) -> None:
-        column = self.table.c
+        statement = self._statements["delete_many"]
 
         def delete(connection: Connection) -> None:
             for start in range(0, len(keys), _BATCH):
-                connection.execute(sa.delete(self.table).where(column.key.in_(keys[start : start + _BATCH])))
+                connection.execute(statement, {"keys": keys[start : start + _BATCH]})
 
         self._run(delete, transaction=True)
 
@@ -481,6 +482,19 @@ def _upsert(table: sa.Table, dialect: str, copy: tuple[str, str] | None) -> Exec
             index_elements=[column.key], set_={"value": statement.excluded.value}
         )
     return statement.on_duplicate_key_update(value=statement.inserted.value)  # type: ignore[no-any-return]
+
+
+def _any_key(column: Any, dialect: str) -> Any:
+    """Return ``column`` matching any key of the list parameter ``keys``.
+
+    PostgreSQL gets ``key = ANY(:keys)`` with one array parameter; other databases
+    ``key IN (...)``, expanded to one parameter per key at execution.
+    """
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == sa.any_(sa.bindparam("keys", type_=ARRAY(sa.String)))
+    return column.in_(sa.bindparam("keys", expanding=True))
 
 
 def _check_length(key: str) -> None:
