@@ -1690,6 +1690,8 @@ def group_s3_latency(ctx: Context, moto: dict[str, Any]) -> None:
             many_rate / sequential_rate,
             10.0,
             detail=(
+                f"upper bound here: emulator ceiling / loop = "
+                f"{(figures.get('emulator_ceiling_keys_per_s') or float('nan')) / sequential_rate:.1f}x; "
                 f"get_many {many_rate:.0f} keys/s, loop {sequential_rate:.0f} keys/s; s3fs cat (pool 10) "
                 f"{figures['get_many_keys_per_s_s3fs_cat']:.0f}, s3fs cat_ranges with a pool of 64 "
                 f"{figures['get_many_keys_per_s_s3fs_pool64']:.0f} keys/s; client CPU per key: store "
