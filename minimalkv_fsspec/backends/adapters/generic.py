@@ -746,6 +746,17 @@ _KEY_SAFE_FILESYSTEMS = {
 }
 
 
+# Layers of a chained URL that take the filesystem they wrap as fs=.
+_CACHING_PROTOCOLS = frozenset({"simplecache", "filecache", "blockcache", "cached"})
+
+
+def _key_safe_class(protocol: str) -> Any:
+    import importlib
+
+    module_name, _, class_name = _KEY_SAFE_FILESYSTEMS[protocol].partition(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
 def _option_value(text: str) -> Any:
     """Decode a URL option: JSON if it parses (numbers, booleans, objects), else the text."""
     try:
@@ -763,7 +774,8 @@ class GenericFSSpecStore(ManagedFSSpecStore):
         An fsspec URL: ``memory://bucket/dir``, ``sftp://host/data``,
         ``simplecache::s3://bucket/dir``. Its path is the store's root.
     mkdir_root
-        Create the root directory on first write.
+        Create the root directory on first write; if false, a missing root raises
+        :class:`BucketNotFoundError` (``create_if_missing=false`` in a URL).
     write_kwargs
         Extra keyword arguments for every write.
     url_valid_time
@@ -792,7 +804,7 @@ class GenericFSSpecStore(ManagedFSSpecStore):
         self,
         url: str,
         *,
-        mkdir_root: bool = False,
+        mkdir_root: bool = True,
         write_kwargs: dict[str, Any] | None = None,
         url_valid_time: int = 3600,
         **storage_options: Any,
@@ -809,23 +821,35 @@ class GenericFSSpecStore(ManagedFSSpecStore):
 
     @staticmethod
     def _make_fs(url: str, options: dict[str, Any]) -> tuple[AbstractFileSystem, str]:
-        import importlib
-
         import fsspec.core
 
-        protocol, separator, rest = url.partition("://")
-        target = _KEY_SAFE_FILESYSTEMS.get(protocol) if separator and "::" not in url else None
+        layers = url.split("::")
+        inner_protocol, separator, _ = layers[-1].partition("://")
+        outer_protocols = [layer.partition("://")[0] for layer in layers[:-1]]
+        key_safe = (
+            separator
+            and inner_protocol in _KEY_SAFE_FILESYSTEMS
+            and all(protocol in _CACHING_PROTOCOLS for protocol in outer_protocols)
+            and all("://" not in layer for layer in layers[:-1])
+        )
         try:
-            if target is not None:
-                module_name, _, class_name = target.partition(":")
-                cls = getattr(importlib.import_module(module_name), class_name)
-                options = {**cls._get_kwargs_from_urls(url), **options}
-                fs = cls(**{"use_listings_cache": False, **options, "skip_instance_cache": True})
-                return fs, str(cls._strip_protocol(url))
-            fs, root = fsspec.core.url_to_fs(url, **options)
+            if not key_safe:
+                fs, root = fsspec.core.url_to_fs(url, **options)
+                return fs, str(root)
+            # Build the key-safe filesystem ourselves; caching layers wrap it through fs=.
+            cls = _key_safe_class(inner_protocol)
+            inner_options = options if not outer_protocols else dict(options.get(inner_protocol, {}))
+            inner_options = {**cls._get_kwargs_from_urls(layers[-1]), **inner_options}
+            fs = cls(**{"use_listings_cache": False, **inner_options, "skip_instance_cache": True})
+            for depth, protocol in reversed(list(enumerate(outer_protocols))):
+                layer_options = dict(options.get(protocol, {}))
+                if depth == 0:  # as in fsspec, options not keyed by a protocol go to the outermost layer
+                    layer_options.update({name: value for name, value in options.items()
+                                          if name not in outer_protocols and name != inner_protocol})
+                fs = fsspec.get_filesystem_class(protocol)(fs=fs, **layer_options)
+            return fs, str(cls._strip_protocol(layers[-1]))
         except (ValueError, ImportError) as exc:
             raise StoreUrlError(f"cannot open the fsspec URL {url!r}: {exc}") from exc
-        return fs, str(root)
 
     def _build_fs(self) -> AbstractFileSystem:
         fs, _ = self._make_fs(self.url, merge_options(self._options, self._secrets.get("options", {})))
@@ -833,6 +857,39 @@ class GenericFSSpecStore(ManagedFSSpecStore):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
+
+    def _prune_parents(self, key: str) -> None:
+        """Remove the directories that deleting *key* left empty (filesystems with real directories).
+
+        Otherwise an emptied ``a/`` directory would keep the key ``a`` from being stored.
+        """
+        directory = self._path(key).rpartition("/")[0]
+        while len(directory) > len(self.root) and directory.startswith(self._base):
+            try:
+                if self.fs.ls(directory, detail=False):
+                    return
+                self.fs.rmdir(directory)
+            except (OSError, NotImplementedError):
+                return
+            directory = directory.rpartition("/")[0]
+
+    def _copy(self, source: str, dest: str) -> None:
+        # Copying a directory "succeeds" on some filesystems (memory): only a file is a value.
+        with self._translate(source):
+            if not self.fs.isfile(self._path(source)):
+                raise FileNotFoundError(source)
+        super()._copy(source, dest)
+
+    def _delete(self, key: str) -> None:
+        super()._delete(key)
+        if "/" in key:
+            self._prune_parents(key)
+
+    def _delete_many(self, keys: list[str]) -> None:
+        super()._delete_many(keys)
+        for key in keys:
+            if "/" in key:
+                self._prune_parents(key)
 
     @classmethod
     def from_url(cls, url: str, **storage_options: Any) -> GenericFSSpecStore:
