@@ -293,7 +293,8 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
         upsert = self._upsert()
         if upsert is not None:
             # One row is one atomic statement; several rows share a transaction.
-            self._run(lambda connection: connection.execute(upsert, rows), transaction=len(rows) > 1)
+            params: Any = rows[0] if len(rows) == 1 else rows  # a list is an executemany
+            self._run(lambda connection: connection.execute(upsert, params), transaction=len(rows) > 1)
             return
         for row in rows:
             self._run(functools.partial(self._generic_upsert, row=row), transaction=True)
