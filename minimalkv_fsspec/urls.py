@@ -186,12 +186,13 @@ def parse_url(url: str) -> StoreUrl:
     scheme_wrappers: list[str] = []
     while len(names) > 1 and _wrapper_name(names[-1]) in _known_wrappers():
         scheme_wrappers.insert(0, names.pop())
-    fragment = unquote(parts.fragment)
+    fragment = parts.fragment
     fragment_wrappers: list[str] = []
     if fragment:
         if not fragment.startswith("wrap:"):
-            raise StoreUrlError(f"unsupported URL fragment {fragment!r}: only '#wrap:name+name' is understood")
-        fragment_wrappers = [name for name in fragment[len("wrap:") :].split("+") if name]
+            raise StoreUrlError("unsupported URL fragment: only '#wrap:name+name' is understood")
+        # Split before decoding, so a wrapper's argument may hold an encoded "+" (%2B).
+        fragment_wrappers = [unquote(name) for name in fragment[len("wrap:") :].split("+") if name]
         fragment_wrappers.reverse()  # rightmost is outermost
     if scheme_wrappers and fragment_wrappers:
         raise StoreUrlError("wrappers given both in the scheme and in the fragment; use one of the two")
@@ -299,6 +300,13 @@ def url2dict(url: str, raise_on_extra_params: bool = False) -> dict[str, Any]:
         If the URL is malformed, the scheme unknown, or an option invalid.
     """
     parsed = parse_url(url)
+    params = _store_params(parsed, raise_on_extra_params)
+    if parsed.wrappers:
+        params["wrap"] = "+".join(reversed(parsed.wrappers))
+    return params
+
+
+def _store_params(parsed: StoreUrl, raise_on_extra_params: bool = False) -> dict[str, Any]:
     cls = _store_class(parsed.scheme)
     params: dict[str, Any] = {"type": parsed.scheme}
     if "create_if_missing" in parsed.query:
@@ -309,8 +317,6 @@ def url2dict(url: str, raise_on_extra_params: bool = False) -> dict[str, Any]:
         unknown = sorted(set(parsed.query) - known)
         if unknown:
             raise StoreUrlError(f"unknown options for scheme {parsed.scheme!r}: {', '.join(unknown)}")
-    if parsed.wrappers:
-        params["wrap"] = "+".join(reversed(parsed.wrappers))
     return params
 
 
@@ -331,12 +337,14 @@ def get_store_from_url(url: str, store_cls: type | None = None) -> KeyValueStore
         If the URL is malformed, the scheme unknown (a :class:`StoreUrlError`), or
         its package is missing (a :class:`BackendNotInstalledError` naming the extra).
     """
-    params = url2dict(url)
+    parsed = parse_url(url)
+    params = _store_params(parsed)
     if store_cls is not None:
-        actual = _store_class(params["type"])
+        actual = _store_class(parsed.scheme)
         if not issubclass(actual, store_cls):
-            raise StoreUrlError(f"scheme {params['type']!r} builds {actual.__name__}, not {store_cls.__name__}")
-    return get_store(**params)
+            raise StoreUrlError(f"scheme {parsed.scheme!r} builds {actual.__name__}, not {store_cls.__name__}")
+    # Wrappers go as a list: an argument may hold a "+" that the string form would split.
+    return get_store(**params, wrap=list(reversed(parsed.wrappers)))
 
 
 def get_store(type: str, create_if_missing: bool = True, **params: Any) -> KeyValueStore:  # noqa: A002
@@ -349,8 +357,8 @@ def get_store(type: str, create_if_missing: bool = True, **params: Any) -> KeyVa
     create_if_missing
         Create the store's container (directory, bucket, table) if it is missing.
     params
-        The store's parameters; ``wrap="readonly+urlencode"`` names wrappers,
-        innermost first.
+        The store's parameters; ``wrap="readonly+urlencode"`` (or a list of
+        names) names wrappers, innermost first.
 
     Raises
     ------
@@ -374,7 +382,10 @@ def get_store(type: str, create_if_missing: bool = True, **params: Any) -> KeyVa
         name, entry = _lookup(scheme)
         raise _not_installed(name, entry, exc) from exc
     # Scheme wrappers are outermost-first; 'wrap' lists them innermost-first.
-    inner_first = list(reversed(scheme_wrappers)) if scheme_wrappers else (wrap.split("+") if wrap else [])
+    if scheme_wrappers:
+        inner_first = list(reversed(scheme_wrappers))
+    else:
+        inner_first = wrap.split("+") if isinstance(wrap, str) else list(wrap or [])
     for wrapper in inner_first:
         store = decorate_store(store, wrapper)
     return store
@@ -391,7 +402,7 @@ def decorate_store(store: KeyValueStore, name: str) -> KeyValueStore:
         If no wrapper is called *name*.
     """
     base, paren, rest = name.partition("(")
-    argument = rest.rstrip(")") if paren else None
+    argument = (rest[:-1] if rest.endswith(")") else rest) if paren else None
     factory = _known_wrappers().get(base)
     if factory is None:
         raise StoreUrlError(f"unknown wrapper {base!r}; known: {', '.join(sorted(_WRAPPERS))}")

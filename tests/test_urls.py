@@ -90,6 +90,20 @@ def test_fragment_wrappers_rightmost_is_outermost() -> None:
     assert isinstance(store._dstore, ReadOnlyDecorator)
 
 
+def test_wrapper_arguments_keep_parentheses_and_encoded_plus() -> None:
+    from minimalkv_fsspec.urls import register_wrapper
+
+    seen: list[str | None] = []
+
+    def record(store: Any, argument: str | None) -> Any:
+        seen.append(argument)
+        return store
+
+    register_wrapper("record", record, clobber=True)
+    get_store_from_url("memory://#wrap:record(a))+record(x%2By)+record")
+    assert seen == ["a)", "x+y", None]
+
+
 def test_get_store_wrappers() -> None:
     assert isinstance(get_store("memory+readonly"), ReadOnlyDecorator)
     assert isinstance(get_store("memory", wrap="readonly+urlencode"), URLEncodeKeysDecorator)
