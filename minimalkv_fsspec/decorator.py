@@ -755,6 +755,20 @@ class KeyTransformingDecorator(StoreDecorator):
         self._check_valid_key(key)
         return self._dstore.url_for(self._map_key(key))  # type: ignore[attr-defined, no-any-return]
 
+    @_InnerCapability
+    def size(self, key: str) -> int:
+        """Return the size of the value under *key* (only if the wrapped store has ``size``).
+
+        Raises
+        ------
+        KeyError
+            If *key* is not stored.
+        ValueError
+            If *key* is not a valid key.
+        """
+        self._check_valid_key(key)
+        return self._dstore.size(self._map_key(key))  # type: ignore[attr-defined, no-any-return]
+
     @_forwarding
     def _get(self, key: str) -> bytes:
         return self._inner_get(self._map_key(key))

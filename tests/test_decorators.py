@@ -630,3 +630,15 @@ def test_readonly_from_url() -> None:
     store = get_store_from_url("memory+readonly://")
     assert isinstance(store, ReadOnlyDecorator)
     assert not hasattr(store, "put")
+
+
+def test_size_maps_the_key_through_the_decorator(tmp_path: Path) -> None:
+    from minimalkv_fsspec.decorator import PrefixDecorator
+    from minimalkv_fsspec.fs import FilesystemStore
+
+    inner = FilesystemStore(str(tmp_path))
+    inner.put("k", b"1")
+    inner.put("p-k", b"12345")
+    decorated = PrefixDecorator("p-", inner)
+    assert decorated.size("k") == 5
+    assert not hasattr(PrefixDecorator("p-", DictStore()), "size")
