@@ -8,7 +8,7 @@ ports, the same way the tests start them.
 
 Run from the repository root::
 
-    python -m benchmarks.bench_native [--keys 1000] [--size 1024] [--repeat 3]
+    python -m benchmarks.bench_native [--keys 1000] [--size 1024] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, default=1000)
     parser.add_argument("--size", type=int, default=1024)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
 
     import redis

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import IO, TYPE_CHECKING, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 
 from minimalkv_fsspec._files import BytesValueFile
 from minimalkv_fsspec._mixins import FOREVER, NOT_SET, CopyMixin, ExtendedKeyspaceMixin, TimeToLiveMixin
@@ -202,10 +202,9 @@ class RedisStore(TimeToLiveMixin, CopyMixin, KeyValueStore):
         for start in range(0, len(keys), _BATCH):
             chunk = keys[start : start + _BATCH]
             with self._errors():
-                values = self.redis.mget(chunk)
-            for key, value in zip(chunk, values, strict=True):
-                if value is not None:
-                    found[key] = _as_bytes(value)
+                # The client never decodes responses (see __init__): values are bytes or None.
+                values = cast("list[bytes | None]", self.redis.mget(chunk))
+            found.update((key, value) for key, value in zip(chunk, values, strict=True) if value is not None)
         return found
 
     def _put_many(self, items: Mapping[str, bytes], ttl_secs: int | float | str = NOT_SET) -> None:
