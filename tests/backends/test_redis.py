@@ -88,6 +88,14 @@ def test_ttl_commands(redis_client: Any) -> None:
     assert 0 < redis_client.ttl("from-file") <= 30
 
 
+@pytest.mark.parametrize("ttl", [float("nan"), float("inf")])
+def test_non_finite_ttl_is_valueerror(redis_client: Any, ttl: float) -> None:
+    store = RedisStore(redis_client)
+    with pytest.raises(ValueError, match="finite"):
+        store.put("key", b"x", ttl_secs=ttl)
+    assert redis_client.get("key") is None
+
+
 @pytest.mark.parametrize(
     ("prefix", "expected"),
     [("a*", ["a*b"]), ("a?", ["a?", "a?c"]), ("a[b]", ["a[b]", "a[b]c"]), ("a[", ["a[b]", "a[b]c"]), ("a\\", [])],

@@ -8,6 +8,7 @@ whole file before sending it. Keys are listed with ``SCAN MATCH`` (never
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -341,7 +342,10 @@ def _expiry(ttl_secs: int | float | str) -> tuple[int | None, int | None]:
         return None, None
     if isinstance(ttl_secs, numbers.Integral):
         return int(ttl_secs), None
-    return None, max(1, round(float(ttl_secs) * 1000))
+    seconds = float(ttl_secs)
+    if not math.isfinite(seconds):  # the mixin lets nan and inf through
+        raise ValueError(f"ttl_secs must be a finite number of seconds, not {ttl_secs!r}")
+    return None, max(1, round(seconds * 1000))
 
 
 def _as_bytes(value: bytes | str) -> bytes:
