@@ -117,20 +117,21 @@ MODES: dict[str, dict[str, Any]] = {
         "n": 5000,
         "sql_n": 2500,
         "rounds": 3,
+        "sql_rounds": 2,
         "keys_n": 10000,
         "many": 1000,
         "loop_cap": 1000,
         "big_mib": 256,
         "import_runs": 7,
-        "s3_n": 50,
+        "s3_n": 30,
         "s3_rounds": 2,
         "s3_keys": 1000,
-        "s3_many": 300,
-        "s3_loop_cap": 50,
-        "s3_big_roles": ("store", "raw", "raw2", "peer"),
+        "s3_many": 200,
+        "s3_loop_cap": 30,
+        "s3_big_roles": ("store", "raw", "peer"),
         # 256 MiB through a database or Redis takes seconds per operation: the peer is left out there.
         "big_roles": {"redis": ("store", "raw"), "sqlite": ("store", "raw"), "postgresql": ("store", "raw")},
-        "lat_n": 25,
+        "lat_n": 15,
         "lat_rounds": 2,
         "lat_many": 1000,
         "lat_ceiling_n": 300,
@@ -199,6 +200,7 @@ class Target:
     # Fills the target in bulk before keys() and get_many (never timed): the peer has no put_many.
     put_many: Callable[[dict[str, bytes]], object] | None = None
     close: Callable[[], object] = lambda: None
+    clear: Callable[[], object] | None = None  # empties the target's namespace at once (never timed)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -407,6 +409,12 @@ def _sql_store(role: str, url: str, table: str) -> Target:
                 connection.execute(store.table.insert(), [{"key": k, "value": v} for k, v in items.items()])
 
         target.put_many = fill
+
+    def clear() -> None:
+        with engine.begin() as connection:
+            connection.execute(store.table.delete())
+
+    target.clear = clear
     return target
 
 
@@ -449,6 +457,7 @@ def build_sqlite(role: str, params: dict[str, Any]) -> Target:
         get_many=get_many,
         put_many=put_many,
         close=connection.close,
+        clear=lambda: connection.execute(f"DELETE FROM {table}"),
     )
 
 
@@ -489,6 +498,7 @@ def build_postgresql(role: str, params: dict[str, Any]) -> Target:
         get_many=get_many,
         put_many=put_many,
         close=connection.close,
+        clear=lambda: connection.execute(f"DELETE FROM {table}"),
     )
 
 
@@ -631,7 +641,9 @@ def _ordered(targets: list[Target], round_number: int) -> list[Target]:
     return targets if round_number % 2 == 0 else targets[::-1]
 
 
-def measure_ops(targets: list[Target], n: int, rounds: int, samples: Samples) -> None:
+def measure_ops(
+    targets: list[Target], n: int, rounds: int, samples: Samples, cpu: dict[str, dict[str, list[float]]] | None = None
+) -> None:
     """Put, get, ``in`` and delete *n* 1 KiB values per target, interleaved by operation and round."""
     keys = [f"bench{number:06d}" for number in range(n)]
     for round_number in range(rounds):
@@ -649,7 +661,11 @@ def measure_ops(targets: list[Target], n: int, rounds: int, samples: Samples) ->
                     run = _loop(target.has, keys)
                 else:
                     run = _loop(target.delete, keys)
+                started_cpu = time.process_time()
                 samples.add(target.role, metric, n / _timed(run))
+                if cpu is not None:  # client CPU per operation (all threads), in ms
+                    used = (time.process_time() - started_cpu) * 1000 / n
+                    cpu.setdefault(target.role, {}).setdefault(metric, []).append(used)
 
 
 def _populate(target: Target, items: dict[str, bytes]) -> None:
@@ -933,6 +949,13 @@ def _best(values: list[float], higher: bool) -> float:
     return max(values) if higher else min(values)
 
 
+def _safe_ratio(value: float, other: float, unit: str) -> float | None:
+    # A peak rise under 1 MiB is noise of the measurement: no ratio to it.
+    if not other or (unit == "MiB" and other < 1.0):
+        return None
+    return value / other
+
+
 def summarize(group: str, ctx: Context, names: dict[str, str]) -> dict[str, dict[str, float]]:
     """Turn this group's samples into table rows; return ``{role: {metric: best}}``."""
     best: dict[str, dict[str, float]] = {}
@@ -965,7 +988,7 @@ def summarize(group: str, ctx: Context, names: dict[str, str]) -> dict[str, dict
                         "name": names.get(role),
                         "value": value,
                         "median": statistics.median(ctx.samples[role][metric]),
-                        "ratio": store[metric] / value if value else None,
+                        "ratio": _safe_ratio(store[metric], value, unit),
                     }
                 )
         if metric in best.get("peer", {}):
@@ -974,7 +997,7 @@ def summarize(group: str, ctx: Context, names: dict[str, str]) -> dict[str, dict
                 "name": names.get("peer"),
                 "value": value,
                 "median": statistics.median(ctx.samples["peer"][metric]),
-                "ratio": store[metric] / value if value else None,
+                "ratio": _safe_ratio(store[metric], value, unit),
             }
         ctx.rows.append(row)
     ctx.samples = Samples()
@@ -991,7 +1014,7 @@ def add_target(
     at_least: bool = True,
     unit: str = "x",
     detail: str = "",
-    profile_with: Callable[[], object] | None = None,
+    profile_with: Callable[[], object] | ProfileJob | None = None,
 ) -> None:
     met = None if measured is None else (measured >= goal if at_least else measured < goal)
     entry = {
@@ -1010,7 +1033,12 @@ def add_target(
     if met is False and profile_with is not None and ctx.config.get("profile"):
         label = f"{group}: {text}"
         try:
-            ctx.profiles[label] = profile(profile_with)
+            job = profile_with if isinstance(profile_with, ProfileJob) else ProfileJob(run=profile_with)
+            job.setup()
+            try:
+                ctx.profiles[label] = profile(job.run)
+            finally:
+                job.teardown()
         except Exception as exc:
             ctx.profiles[label] = f"profiling failed: {type(exc).__name__}: {exc}"
 
@@ -1095,23 +1123,34 @@ def _delete_all(targets: list[Target]) -> None:
             target.delete(key)
 
 
-def _hot_loop(target: Target, operation: str, n: int) -> Callable[[], None]:
+@dataclass
+class ProfileJob:
+    """What to profile (``run``), with untimed ``setup`` and ``teardown`` around it."""
+
+    run: Callable[[], object]
+    setup: Callable[[], object] = lambda: None
+    teardown: Callable[[], object] = lambda: None
+
+
+def _hot_loop(target: Target, operation: str, n: int) -> ProfileJob:
+    """Profile one operation of *target* over *n* keys, nothing else."""
     keys = [f"prof{number:06d}" for number in range(n)]
 
-    def run() -> None:
+    def fill() -> None:
         for key in keys:
             target.put(key, VALUE)
-        if operation == "get":
-            for _ in range(3):
-                for key in keys:
-                    target.get(key)
-        elif operation == "keys":
-            for _ in range(20):
-                target.keys()
+
+    def empty() -> None:
         for key in keys:
             target.delete(key)
 
-    return run
+    if operation == "put":
+        return ProfileJob(run=fill, teardown=empty)
+    if operation == "get":
+        return ProfileJob(run=lambda: [target.get(key) for _ in range(3) for key in keys], setup=fill, teardown=empty)
+    if operation == "keys":
+        return ProfileJob(run=lambda: [target.keys() for _ in range(20)], setup=fill, teardown=empty)
+    raise ValueError(operation)
 
 
 def group_memory(ctx: Context) -> None:
@@ -1198,20 +1237,17 @@ def _get_many_target(ctx: Context, group: str, best: dict[str, dict[str, float]]
     many, loop = _get(best, "store", "get_many"), _get(best, "store", "get_loop")
     keys = [f"many{number:06d}" for number in range(min(ctx.config["many"], 1000))]
 
-    def run() -> None:
-        _populate(store, dict.fromkeys(keys, VALUE))
-        for _ in range(5):
-            store.get_many(keys)  # type: ignore[misc]
-        for key in keys:
-            store.delete(key)
-
     add_target(
         ctx,
         group,
         f"get_many of {ctx.config['many']} keys >= 10x a get loop",
         None if many is None or loop is None else many / loop,
         10.0,
-        profile_with=run,
+        profile_with=ProfileJob(
+            run=lambda: [store.get_many(keys) for _ in range(5)],  # type: ignore[misc]
+            setup=lambda: _populate(store, dict.fromkeys(keys, VALUE)),
+            teardown=lambda: [store.delete(key) for key in keys],
+        ),
     )
 
 
@@ -1273,7 +1309,7 @@ def _sql_group(group: str, ctx: Context, params_of: Callable[[str], dict[str, An
         params_of,
         ["store", "raw", "peer"],
         n=n,
-        rounds=cfg["rounds"],
+        rounds=cfg.get("sql_rounds", cfg["rounds"]),
         keys_n=cfg["keys_n"],
         many=cfg["many"],
         loop_cap=cfg["loop_cap"],
@@ -1295,6 +1331,9 @@ def _sql_group(group: str, ctx: Context, params_of: Callable[[str], dict[str, An
 
 def _delete_all_fast(targets: list[Target]) -> None:
     for target in targets:
+        if target.clear is not None:
+            target.clear()
+            continue
         store = target.extra.get("store")
         keys = target.keys()
         if store is not None and hasattr(store, "delete_many"):
@@ -1368,22 +1407,27 @@ def group_s3(ctx: Context) -> None:
         ctx.groups["s3"]["targets"] = names
         print(f"  {', '.join(f'{t.role}={t.name}' for t in targets)}", flush=True)
         with ctx.phase(f"put/get/in/delete x {cfg['s3_n']}"):
-            measure_ops(targets, cfg["s3_n"], cfg["s3_rounds"], ctx.samples)
+            cpu: dict[str, dict[str, list[float]]] = {}
+            measure_ops(targets, cfg["s3_n"], cfg["s3_rounds"], ctx.samples, cpu)
+            ctx.extra["s3_client_cpu_ms_per_op"] = {
+                role: {metric: min(values) for metric, values in metrics.items()} for role, metrics in cpu.items()
+            }
         # keys() and get_many read one shared bucket, filled once: the emulator is slow to fill.
         shared = [BUILDERS["s3"](role, {"endpoint": endpoint, "bucket": "bench-shared"}) for role in roles]
         with ctx.phase(f"fill the shared bucket with {cfg['s3_keys']} keys"):
             _populate(shared[1], {f"many{number:06d}": VALUE for number in range(cfg["s3_keys"])})
         with ctx.phase(f"keys() over {cfg['s3_keys']}"):
-            measure_keys(shared, cfg["s3_keys"], cfg["s3_rounds"], ctx.samples, populate=False)
+            measure_keys(shared, cfg["s3_keys"], 1, ctx.samples, populate=False)
         many = min(cfg["s3_many"], cfg["s3_keys"])
         with ctx.phase(f"get_many of {many}"):
-            measure_many(shared, many, cfg["s3_loop_cap"], cfg["s3_rounds"], ctx.samples, populate=False)
+            measure_many(shared, many, cfg["s3_loop_cap"], 1, ctx.samples, populate=False)
         with ctx.phase(f"put_file/get_file of {cfg['big_mib']} MiB"):
             measure_big(
                 "s3", list(cfg["s3_big_roles"]), lambda role: {"endpoint": endpoint, "bucket": buckets[role]}, ctx
             )
         best = summarize("s3", ctx, names)
         store = targets[0]
+        cpu_ms = ctx.extra["s3_client_cpu_ms_per_op"]
         for metric in ("put", "get"):
             add_target(
                 ctx,
@@ -1391,6 +1435,12 @@ def group_s3(ctx: Context) -> None:
                 f"{metric} >= raw boto3",
                 _ratio(best, metric, "raw2"),
                 1.0,
+                detail=(
+                    f"client CPU per {metric}: store {cpu_ms.get('store', {}).get(metric, float('nan')):.2f} ms, "
+                    f"boto3 {cpu_ms.get('raw2', {}).get(metric, float('nan')):.2f} ms, s3fs "
+                    f"{cpu_ms.get('raw', {}).get(metric, float('nan')):.2f} ms; {cfg['s3_n']} ops x "
+                    f"{cfg['s3_rounds']} rounds against an emulator shared by the 2 cores"
+                ),
                 profile_with=_hot_loop(store, metric, ctx.profile_n(100)),
             )
         for operation in ("put_file", "get_file"):
@@ -1656,12 +1706,12 @@ def group_s3_latency(ctx: Context, moto: dict[str, Any]) -> None:
         sequential_rate = 1000 / figures["get_ms_store"]
         figures["sequential_get_keys_per_s_store"] = sequential_rate
 
-        def rate(name: str, fetch: Callable[[list[str]], object]) -> None:
+        def rate(name: str, fetch: Callable[[list[str]], object], wanted: list[str] = keys) -> None:
             # Client CPU per key (all threads of this process) tells a CPU-bound client from a waiting one.
             cpu = time.process_time()
-            seconds = _timed(lambda: fetch(keys))
-            figures[f"get_many_keys_per_s_{name}"] = len(keys) / seconds
-            figures[f"get_many_client_cpu_ms_per_key_{name}"] = (time.process_time() - cpu) * 1000 / len(keys)
+            seconds = _timed(lambda: fetch(wanted))
+            figures[f"get_many_keys_per_s_{name}"] = len(wanted) / seconds
+            figures[f"get_many_client_cpu_ms_per_key_{name}"] = (time.process_time() - cpu) * 1000 / len(wanted)
 
         def checked(fetch: Callable[[list[str]], dict[str, bytes]] | None) -> Callable[[list[str]], object]:
             assert fetch is not None
@@ -1674,8 +1724,9 @@ def group_s3_latency(ctx: Context, moto: dict[str, Any]) -> None:
 
         with ctx.phase(f"get_many of {len(keys)} (store, s3fs cat, s3fs pool 64, obstore 64)"):
             rate("store", checked(store.get_many))
-            rate("s3fs_cat", checked(s3fs_raw.get_many))
-            rate("s3fs_pool64", checked(_s3fs_pool64(slow, "bench-shared")))
+            # The raw s3fs comparisons are rates: a part of the keys is enough.
+            rate("s3fs_cat", checked(s3fs_raw.get_many), keys[:300])
+            rate("s3fs_pool64", checked(_s3fs_pool64(slow, "bench-shared")), keys[:300])
             try:
                 fetch_obstore = _obstore_fetcher(slow, "bench-shared")
                 fetch_obstore(keys[:64])  # warm-up, as the other clients had
@@ -2021,6 +2072,12 @@ def to_rst(results: dict[str, Any]) -> str:
         *_rst_table(TARGET_HEADER, target_rows(results)),
         "",
     ]
+    latency = results.get("extra", {}).get("latency")
+    if latency:
+        lines += ["S3 at 20 ms round trip", "----------------------", ""]
+        lines += ["Through ``benchmarks/latency_proxy.py`` (10 ms per direction) in front of the emulator.", ""]
+        lines += [f"- {key}: {_fmt(value) if isinstance(value, float) else value}" for key, value in latency.items()]
+        lines.append("")
     lines += ["Raw operations", "--------------", ""]
     lines += [
         f"- {GROUP_TITLES[group]}: {RAW_LEGEND[group].replace('`', '``')}"
