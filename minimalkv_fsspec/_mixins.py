@@ -155,8 +155,8 @@ class TimeToLiveMixin:
             return ttl_secs  # type: ignore[no-any-return]
         if isinstance(ttl_secs, bool) or not isinstance(ttl_secs, numbers.Real):
             raise ValueError(f"ttl_secs must be a positive number, FOREVER or NOT_SET, not {ttl_secs!r}")
-        if ttl_secs <= 0:
-            raise ValueError(f"ttl_secs must be positive, not {ttl_secs!r}")
+        if not 0 < float(ttl_secs) < float("inf"):  # also refuses NaN
+            raise ValueError(f"ttl_secs must be a positive, finite number, not {ttl_secs!r}")
         return float(ttl_secs) if not isinstance(ttl_secs, int) else ttl_secs
 
     def put(self, key: str, data: bytes, ttl_secs: int | float | str | None = None) -> str:
@@ -211,7 +211,8 @@ class TimeToLiveMixin:
         for key, data in items.items():
             self._check_valid_key(key)
             _check_value(data)
-        self._put_many(items, ttl)
+        if items:
+            self._put_many(items, ttl)
         return list(items)
 
     def _put_many(self, items: Mapping[str, bytes], ttl_secs: int | float | str = NOT_SET) -> None:

@@ -312,7 +312,8 @@ def _store_params(parsed: StoreUrl, raise_on_extra_params: bool = False) -> dict
     if "create_if_missing" in parsed.query:
         params["create_if_missing"] = parse_bool(parsed.query["create_if_missing"], "create_if_missing")
     params.update(cls._url_params(parsed))  # type: ignore[attr-defined]
-    if raise_on_extra_params:
+    # A store whose _url_options is None passes every option on (SQL drivers take many).
+    if raise_on_extra_params and getattr(cls, "_url_options", ()) is not None:
         known = set(getattr(cls, "_url_options", ())) | {"create_if_missing"}
         unknown = sorted(set(parsed.query) - known)
         if unknown:

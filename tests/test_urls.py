@@ -163,3 +163,8 @@ def test_importing_the_package_imports_no_backend() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""
+
+
+def test_sql_options_pass_through_to_the_driver(tmp_path: Path) -> None:
+    params = url2dict(f"sql+sqlite:///{tmp_path}/kv.db?table=kv&timeout=5", raise_on_extra_params=True)
+    assert params["type"] == "sql+sqlite"

@@ -49,7 +49,7 @@ class TTLStoreTests:
         finally:
             store.default_ttl_secs = NOT_SET
 
-    @pytest.mark.parametrize("ttl", [-1, 0, "badttl", True])
+    @pytest.mark.parametrize("ttl", [-1, 0, "badttl", True, float("nan"), float("inf")])
     def test_invalid_ttl_raises_valueerror(self, store: Any, ttl: Any) -> None:
         with pytest.raises(ValueError):  # noqa: PT011
             store.put("key", b"x", ttl_secs=ttl)

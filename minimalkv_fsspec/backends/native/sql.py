@@ -385,7 +385,8 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
 
     # -- URLs ------------------------------------------------------------------------------------------
 
-    _url_options = ("table",)
+    # Options other than "table" go to the database driver, so none is "extra".
+    _url_options = None
 
     @classmethod
     def _url_params(cls, url: StoreUrl) -> dict[str, Any]:
