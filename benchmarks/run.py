@@ -2064,6 +2064,9 @@ def to_rst(results: dict[str, Any]) -> str:
         f"- Python: {m['python']} ({m['platform']})",
         f"- Date: {m['date']}, commit {m['git_commit'] or '?'}",
         f"- Mode: ``{results['mode']}``, {results['duration_s']:.0f} s",
+        f"- Load average at start: {', '.join(f'{x:.1f}' for x in m['load_average'] or [])} "
+        "(other test runs shared the machine)",
+        f"- Filesystem and SQLite stores in: ``{os.path.dirname(results['config'].get('tmpdir', '')) or '?'}``",
         "",
         *[line.replace("`", "``") for line in _about(results)[1:]],
         "",
