@@ -34,6 +34,9 @@ _temp_counter = itertools.count()
 
 _NOT_A_VALUE = (FileNotFoundError, IsADirectoryError, NotADirectoryError)
 
+# File names are limited to 255 bytes; a temporary name adds up to about 50.
+_LONGEST_NAME_WITH_SUFFIX = 200
+
 
 def _current_umask() -> int:
     mask = os.umask(0o022)
@@ -93,8 +96,10 @@ class FilesystemStore(FSSpecStore):
         return real == self._real_root or real.startswith(self._real_root + os.sep)
 
     def _temp_path(self, path: str) -> str:
-        name = f"{TEMP_MARKER}{os.getpid()}-{threading.get_ident()}-{next(_temp_counter)}"
-        return os.path.join(os.path.dirname(path), name)
+        unique = f"{TEMP_MARKER}{os.getpid()}-{threading.get_ident()}-{next(_temp_counter)}"
+        if len(path) - path.rfind("/") < _LONGEST_NAME_WITH_SUFFIX:
+            return path + unique  # beside the target, in its directory
+        return os.path.join(os.path.dirname(path), unique)  # a long name plus the suffix would be too long
 
     def _create_temp(self, key: str, path: str) -> tuple[int, str]:
         """Create a new temporary file next to *path*, making missing directories."""
@@ -135,7 +140,24 @@ class FilesystemStore(FSSpecStore):
     # -- hooks --------------------------------------------------------------------
 
     def _put(self, key: str, data: bytes) -> None:
-        self._write_atomically(key, lambda target: target.write(data))
+        path = self._checked_path(key)
+        fd, temp = self._create_temp(key, path)
+        try:
+            # Plain os.write: a buffered file object per small value costs more than the write.
+            with memoryview(data) as view:
+                written = 0
+                while written < len(view):
+                    written += os.write(fd, view[written:])
+        except BaseException:
+            os.close(fd)
+            _unlink_quietly(temp)
+            raise
+        os.close(fd)
+        try:
+            self._publish(temp, path)
+        except BaseException:
+            _unlink_quietly(temp)
+            raise
 
     def _put_file(self, key: str, file: IO[bytes]) -> None:
         self._write_atomically(key, lambda target: shutil.copyfileobj(file, target, CHUNK_SIZE))

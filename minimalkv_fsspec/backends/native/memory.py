@@ -49,13 +49,23 @@ class DictStore(CopyMixin, KeyValueStore):
 
     def put(self, key: str, data: bytes) -> str:
         """Store *data* under *key* (see :meth:`KeyValueStore.put`)."""
-        # A key already stored was validated when it was first put.
-        if type(key) is not str or (key not in self.d and self._key_pattern.match(key) is None):
+        # A key already stored was validated when it was first put; plain letters and
+        # digits are always valid.
+        if type(key) is not str or (
+            key not in self.d and not (key.isascii() and key.isalnum()) and self._key_pattern.match(key) is None
+        ):
             self._check_valid_key(key)
-        if not isinstance(data, bytes):
+        if type(data) is not bytes and not isinstance(data, bytes):
             raise OSError(f"values must be bytes, not {type(data).__name__}")
         self.d[key] = data
         return key
+
+    def __contains__(self, key: object) -> bool:
+        """Return whether *key* is stored (see :meth:`KeyValueStore.__contains__`)."""
+        if type(key) is str and key in self.d:
+            return True
+        self._check_valid_key(key)
+        return False
 
     def _delete(self, key: str) -> None:
         self.d.pop(key, None)
