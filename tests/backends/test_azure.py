@@ -15,19 +15,22 @@ from typing import Any
 import pytest
 
 from minimalkv_fsspec import get_store_from_url, url2dict
-from minimalkv_fsspec.backends.adapters.generic import BucketNotFoundError, StoreAccessDeniedError
 from minimalkv_fsspec.exceptions import StoreUrlError
-from minimalkv_fsspec.net.azurestore import AzureBlockBlobStore, HAzureBlockBlobStore
 from minimalkv_fsspec.testing import StoreTests
 from tests.fixtures.cloud_emulators import (
     assert_memory_bound,
     assert_no_secret_in_logs,
     parquet_round_trip,
+    require,
 )
 
-pytest.importorskip("adlfs")
-blob = pytest.importorskip("azure.storage.blob")
+require("adlfs", "pip install 'minimalkv_fsspec[azure]'")
+blob = require("azure.storage.blob", "pip install 'minimalkv_fsspec[azure]'")
+
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError  # noqa: E402
+
+from minimalkv_fsspec.backends.adapters.generic import BucketNotFoundError, StoreAccessDeniedError  # noqa: E402
+from minimalkv_fsspec.net.azurestore import AzureBlockBlobStore, HAzureBlockBlobStore  # noqa: E402
 
 _services: dict[str, Any] = {}
 

@@ -22,6 +22,7 @@ from minimalkv_fsspec.exceptions import StoreUrlError
 from minimalkv_fsspec.fsspecstore import FSSpecStore
 from minimalkv_fsspec.testing import StoreTests
 from minimalkv_fsspec.urls import register_scheme
+from tests.fixtures.cloud_emulators import require
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -154,6 +155,7 @@ def test_from_url_takes_storage_options() -> None:
 
 
 def test_s3_through_the_generic_scheme_keeps_keys_literal(moto_server: dict[str, Any]) -> None:
+    require("s3fs", "pip install 'minimalkv_fsspec[s3]'")
     bucket = f"t-{uuid.uuid4().hex[:16]}"
     secret = "generic-secret-Hk29dLq"
     url = f"fsspec+s3://{bucket}/dir?endpoint_url={moto_server['endpoint_url']}&key=testing&secret={secret}"

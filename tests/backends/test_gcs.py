@@ -15,17 +15,19 @@ from typing import Any
 import pytest
 
 from minimalkv_fsspec import get_store_from_url, url2dict
-from minimalkv_fsspec.backends.adapters.generic import BucketNotFoundError, StoreAccessDeniedError
 from minimalkv_fsspec.exceptions import StoreUrlError
-from minimalkv_fsspec.net.gcstore import GoogleCloudStore, HGoogleCloudStore
 from minimalkv_fsspec.testing import StoreTests
 from tests.fixtures.cloud_emulators import (
     assert_memory_bound,
     assert_no_secret_in_logs,
     parquet_round_trip,
+    require,
 )
 
-gcsfs_core = pytest.importorskip("gcsfs.core")
+gcsfs_core = require("gcsfs.core", "pip install 'minimalkv_fsspec[gcs]'")
+
+from minimalkv_fsspec.backends.adapters.generic import BucketNotFoundError, StoreAccessDeniedError  # noqa: E402
+from minimalkv_fsspec.net.gcstore import GoogleCloudStore, HGoogleCloudStore  # noqa: E402
 
 _raw: dict[str, Any] = {}
 

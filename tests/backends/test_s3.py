@@ -17,24 +17,26 @@ from typing import Any
 import pytest
 
 from minimalkv_fsspec import get_store, get_store_from_url, url2dict
-from minimalkv_fsspec.backends.adapters.generic import (
-    BucketNotFoundError,
-    SecretsNotTransferredWarning,
-    StoreAccessDeniedError,
-)
 from minimalkv_fsspec.exceptions import StoreUrlError
-from minimalkv_fsspec.net.boto3store import Boto3Store, map_boto3_exceptions
-from minimalkv_fsspec.net.botostore import BotoStore
-from minimalkv_fsspec.net.s3fsstore import Credentials, HS3FSStore, S3FSStore
 from minimalkv_fsspec.testing import StoreTests
 from tests.fixtures.cloud_emulators import (
     assert_memory_bound,
     assert_no_secret_in_logs,
     parquet_round_trip,
+    require,
 )
 
-pytest.importorskip("s3fs")
-boto3 = pytest.importorskip("boto3")
+require("s3fs", "pip install 'minimalkv_fsspec[s3]'")
+boto3 = require("boto3", "pip install 'minimalkv_fsspec[s3]'")
+
+from minimalkv_fsspec.backends.adapters.generic import (  # noqa: E402
+    BucketNotFoundError,
+    SecretsNotTransferredWarning,
+    StoreAccessDeniedError,
+)
+from minimalkv_fsspec.net.boto3store import Boto3Store, map_boto3_exceptions  # noqa: E402
+from minimalkv_fsspec.net.botostore import BotoStore  # noqa: E402
+from minimalkv_fsspec.net.s3fsstore import Credentials, HS3FSStore, S3FSStore  # noqa: E402
 
 SECRET = "s3-secret-Zq8vN2xKp4"
 
@@ -154,6 +156,17 @@ def test_url_options(moto_server: dict[str, Any]) -> None:
     assert raw_client(moto_server).get_object(Bucket=bucket, Key="data/key")["Body"].read() == b"value"
     assert store.fs.token == "tok-123456"
     assert url2dict(f"s3://{host}/b?is_secure=true&force_bucket_suffix=false")["is_secure"] is True
+
+
+def test_from_parsed_url_as_in_minimalkv(moto_server: dict[str, Any]) -> None:
+    from urllib.parse import urlsplit
+
+    bucket = new_bucket()
+    parsed = urlsplit(f"s3://testing:{SECRET}@{host_of(moto_server)}/{bucket}?is_secure=false")
+    store = S3FSStore._from_parsed_url(parsed, {"force_bucket_suffix": "false"})
+    store.put("key", b"value")
+    assert store.bucket == bucket
+    assert store.get("key") == b"value"
 
 
 def test_force_bucket_suffix_needs_an_access_key(moto_server: dict[str, Any], monkeypatch: Any) -> None:

@@ -38,6 +38,7 @@ from minimalkv_fsspec.backends.adapters.generic import (
     abandon_upload,
     merge_options,
     parse_size,
+    run_coroutines,
     split_secret_options,
 )
 from minimalkv_fsspec.exceptions import BackendError, StoreUrlError
@@ -386,6 +387,10 @@ class AzureBlockBlobStore(BucketStore):
         yield from self._run(walk)
 
     def _copy(self, source: str, dest: str) -> None:
+        if source == dest:
+            if not self._has_key(source):
+                raise KeyError(source)
+            return
         self._ensure_root()
         from azure.core.exceptions import ResourceNotFoundError
 
@@ -459,8 +464,18 @@ class AzureBlockBlobStore(BucketStore):
         if not self.checksum:
             super()._put_many(items)
             return
-        for key, data in items.items():
-            self._put(key, data)
+        # Each value has its own MD5: one concurrent upload per value, not one fs.pipe call.
+        self._ensure_root()
+        uploads = [
+            self.fs._pipe_file(self._path(key), data, validate_content=True,
+                               content_settings=self._content_settings(hashlib.md5(data).digest()))
+            for key, data in items.items()
+        ]
+        results = run_coroutines(self.fs, uploads)
+        for key, result in zip(items, results, strict=True):
+            if isinstance(result, BaseException):
+                with self._translate(key, writing=True):
+                    raise result
 
     def _put_file(self, key: str, file: IO[bytes]) -> None:
         if not self.checksum:

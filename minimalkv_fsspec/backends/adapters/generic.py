@@ -55,7 +55,9 @@ __all__ = [
     "StoreAccessDeniedError",
     "abandon_upload",
     "has_glob_characters",
+    "merge_options",
     "parse_size",
+    "run_coroutines",
     "split_secret_options",
 ]
 
@@ -70,6 +72,10 @@ _SECRET_WORDS = ("secret", "password", "passwd", "token", "credential", "account
 _SECRET_NAMES = frozenset({"key", "access_key", "aws_access_key_id", "client_secret"})
 # Values of secret-named options that are modes, not secrets (gcsfs token="anon", ...).
 _PUBLIC_VALUES = frozenset({"anon", "google_default", "cloud", "cache", "browser"})
+# Secret-looking options that only identify (an access key id, a user name): kept out of
+# pickles with their secret, but not redacted from messages, where they would garble
+# names that contain them (minimalkv appends the access key to bucket names).
+_IDENTIFIER_NAMES = frozenset({"key", "access_key", "aws_access_key_id", "username", "AccountName"})
 # Options that never describe how to rebuild a filesystem elsewhere.
 _TRANSIENT_OPTIONS = frozenset({"loop", "asynchronous", "session", "skip_instance_cache"})
 
@@ -131,8 +137,9 @@ def _secret_texts(value: Any) -> Iterator[str]:
             if encoded != value:
                 yield encoded
     elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from _secret_texts(item)
+        for name, item in value.items():
+            if name not in _IDENTIFIER_NAMES:
+                yield from _secret_texts(item)
     elif isinstance(value, (list, tuple)):
         for item in value:
             yield from _secret_texts(item)
@@ -155,8 +162,7 @@ class Secrets:
     def __init__(self, values: Mapping[str, Any] | None = None, *, missing: Iterable[str] = ()) -> None:
         self._values = {name: value for name, value in (values or {}).items() if value is not None and value != ""}
         self._token: str | None = None
-        self._texts = sorted({text for value in self._values.values() for text in _secret_texts(value)},
-                             key=len, reverse=True)
+        self._texts = sorted(set(_secret_texts(self._values)), key=len, reverse=True)
         self.missing = tuple(missing)
         if self._texts:
             _LIVE_SECRETS.add(self)
@@ -510,8 +516,8 @@ class ManagedFSSpecStore(FSSpecStore):
         with self._translate(key, writing=True):
             try:
                 self.fs.rm_file(self._path(key))
-            except FileNotFoundError:
-                pass
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                pass  # no value there (perhaps a directory of longer keys)
 
     def _get(self, key: str) -> bytes:
         with self._translate(key):
@@ -521,7 +527,7 @@ class ManagedFSSpecStore(FSSpecStore):
         with self._translate(key):
             try:
                 info = self.fs.info(self._path(key))
-            except FileNotFoundError:
+            except (FileNotFoundError, NotADirectoryError):  # "a/b" below the value "a" on a filesystem
                 self._confirm_root()
                 return False
         return bool(info.get("type") == "file")
@@ -557,6 +563,10 @@ class ManagedFSSpecStore(FSSpecStore):
             target.close()
 
     def _copy(self, source: str, dest: str) -> None:
+        if source == dest:  # S3 refuses such a copy, a local filesystem raises SameFileError
+            if not self._has_key(source):
+                raise KeyError(source)
+            return
         self._ensure_root()
         # cp_file, not copy: fs.copy expands glob characters, which are key characters here.
         with self._translate(source):
@@ -579,7 +589,7 @@ class ManagedFSSpecStore(FSSpecStore):
         found: dict[str, bytes] = {}
         missing = False
         for key, result in zip(keys, results, strict=True):
-            if isinstance(result, FileNotFoundError):
+            if isinstance(result, (FileNotFoundError, IsADirectoryError, NotADirectoryError)):
                 missing = True
             elif isinstance(result, BaseException):
                 with self._translate(key):
@@ -604,7 +614,7 @@ class ManagedFSSpecStore(FSSpecStore):
             with self._translate(literal[0], writing=True):
                 try:
                     self.fs.rm([self._path(key) for key in literal])
-                except FileNotFoundError:
+                except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
                     single = keys  # some filesystems stop at the first missing path
         for key in single:
             self._delete(key)

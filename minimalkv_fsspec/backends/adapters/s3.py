@@ -389,6 +389,32 @@ class S3FSStore(BucketStore):
         return params
 
     @classmethod
+    def _from_parsed_url(cls, parsed_url: Any, query: Mapping[str, str]) -> S3FSStore:
+        """Build a store from a split URL and its options, as minimalkv's ``S3FSStore._from_parsed_url``.
+
+        Parameters
+        ----------
+        parsed_url
+            The URL split by ``uritools.urisplit`` or ``urllib.parse.urlsplit``.
+        query
+            The URL's options (they override those in *parsed_url*).
+
+        Raises
+        ------
+        ValueError
+            If the URL is not a valid s3 store URL.
+        """
+        from minimalkv_fsspec.urls import StoreUrl, parse_url
+
+        text = parsed_url.geturi() if hasattr(parsed_url, "geturi") else parsed_url.geturl()
+        parsed = parse_url(str(text))
+        url = StoreUrl(scheme=parsed.scheme, username=parsed.username, password=parsed.password,
+                       host=parsed.host, port=parsed.port, path=parsed.path,
+                       query={**parsed.query, **{name: str(value) for name, value in query.items()}})
+        create_if_missing = parse_bool(url.query.get("create_if_missing", "true"), "create_if_missing")
+        return cls._from_params(cls._url_params(url), create_if_missing=create_if_missing)
+
+    @classmethod
     def _from_params(cls, params: dict[str, Any], *, create_if_missing: bool = True) -> S3FSStore:
         access_key = params.get("access_key")
         bucket = params.get("bucket")
