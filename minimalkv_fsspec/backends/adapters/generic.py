@@ -447,7 +447,10 @@ class ManagedFSSpecStore(FSSpecStore):
         try:
             exists = self._root_exists()
         except Exception as exc:
-            raise self._backend_error(exc, "") from (None if self._secrets.leaks(exc) else exc)
+            error = self._backend_error(exc, "")
+            if error is exc:
+                raise
+            raise error from (None if self._secrets.leaks(exc) else exc)
         if not exists:
             raise self._missing_root_error()
         self._root_seen = True
