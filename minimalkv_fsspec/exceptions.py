@@ -9,6 +9,8 @@ built-in exceptions keeps working::
         └── BackendNotInstalledError   (also an ImportError) a missing optional package
     OSError
     └── BackendError             the backend failed for a reason other than "not found"
+        ├── BucketNotFoundError  the store's bucket, container or root does not exist
+        └── StoreAccessDeniedError   (also a PermissionError) credentials refused
     KeyError                     the key is not in the store (raised as plain KeyError)
 
 A missing key is always a plain :class:`KeyError` carrying the key. Every other
@@ -21,7 +23,10 @@ from __future__ import annotations
 __all__ = [
     "BackendError",
     "BackendNotInstalledError",
+    "BucketNotFoundError",
     "InvalidKeyError",
+    "SecretsNotTransferredWarning",
+    "StoreAccessDeniedError",
     "StoreUrlError",
 ]
 
@@ -40,3 +45,15 @@ class BackendNotInstalledError(StoreUrlError, ImportError):
 
 class BackendError(OSError):
     """The backend failed; the original exception is chained as ``__cause__``."""
+
+
+class BucketNotFoundError(BackendError):
+    """The bucket or container (or the root directory) of a store does not exist."""
+
+
+class StoreAccessDeniedError(BackendError, PermissionError):
+    """The backend refused the credentials, or they lack a permission the store needs."""
+
+
+class SecretsNotTransferredWarning(UserWarning):
+    """A store was unpickled where its credentials are unknown; it uses the default chain."""

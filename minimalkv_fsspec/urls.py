@@ -434,5 +434,8 @@ for _name, _target, _extra in (
     ("hazure", "minimalkv_fsspec.backends.adapters.azure:HAzureBlockBlobStore", "azure"),
     ("gcs", "minimalkv_fsspec.backends.adapters.gcs:GoogleCloudStore", "gcs"),
     ("hgcs", "minimalkv_fsspec.backends.adapters.gcs:HGoogleCloudStore", "gcs"),
+    # Any fsspec protocol: fsspec+sftp://host/path, fsspec+simplecache+s3://bucket/dir.
+    ("fsspec", "minimalkv_fsspec.backends.adapters.generic:GenericFSSpecStore", None),
+    ("hfsspec", "minimalkv_fsspec.backends.adapters.generic:HGenericFSSpecStore", None),
 ):
     register_scheme(_name, _target, extra=_extra)

@@ -54,3 +54,32 @@ def test_repr_shows_no_storage_options() -> None:
     fs = MemoryFileSystem(skip_instance_cache=True)
     store = FSSpecStore(fs, "/data")
     assert repr(store) == "FSSpecStore(protocol='memory', root='/data')"
+
+
+def test_glob_characters_in_keys_are_literal_in_bulk_calls() -> None:
+    fs = MemoryFileSystem(skip_instance_cache=True)
+    store = FSSpecStore(fs, f"/{uuid.uuid4().hex}")
+    store.put_many({"a?": b"1", "ab": b"2", "ac": b"3", "x[y]": b"4"})
+    assert store.get_many(["a?", "a[bc]"]) == {"a?": b"1"}
+    store.delete_many(["a?", "a[bc]"])
+    assert sorted(store.keys()) == ["ab", "ac", "x[y]"]
+    store.copy("x[y]", "z")
+    assert store.get("z") == b"4"
+
+
+def test_write_into_a_missing_directory_is_not_a_missing_key() -> None:
+    store = FSSpecStore(BrokenFileSystem(FileNotFoundError("no such bucket"), skip_instance_cache=True), "/x")
+    with pytest.raises(FileNotFoundError):
+        store.put("key", b"v")
+
+
+def test_outage_is_not_reported_as_absent() -> None:
+    class Outage(MemoryFileSystem):
+        protocol = ("outage",)
+
+        def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
+            raise ConnectionError("503")
+
+    store = FSSpecStore(Outage(skip_instance_cache=True), "/x")
+    with pytest.raises(OSError):  # noqa: PT011
+        "key" in store  # noqa: B015

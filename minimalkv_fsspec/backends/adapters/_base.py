@@ -20,7 +20,7 @@ from minimalkv_fsspec.exceptions import BackendError, InvalidKeyError
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
-__all__ = ["FSSpecStore", "FSSpecStoreEntry"]
+__all__ = ["FSSpecStore", "FSSpecStoreEntry", "abandon_upload"]
 
 FSSpecStoreEntry = StreamValueFile
 """minimalkv's name for the file object that :meth:`FSSpecStore.open` returns."""
@@ -28,6 +28,26 @@ FSSpecStoreEntry = StreamValueFile
 # Filesystems that keep values in this process: streaming buys nothing there, and
 # fsspec's memory filesystem hands every reader the same file object.
 _IN_PROCESS_PROTOCOLS = frozenset({"memory"})
+
+
+def abandon_upload(target: Any) -> None:
+    """Throw away a half-written fsspec file without publishing it.
+
+    An object store publishes the object when the file closes, and fsspec's
+    ``discard()`` leaves most files open, so a later ``close()`` (from ``__del__``
+    at the latest) would commit the partial value: mark the file closed as well.
+    """
+    try:
+        target.discard()
+    finally:
+        try:
+            target.closed = True
+        except AttributeError:  # a file type whose 'closed' is read-only
+            pass
+
+
+def _has_glob_characters(path: str) -> bool:
+    return "*" in path or "?" in path or "[" in path
 
 
 class FSSpecStore(CopyMixin, UrlMixin, KeyValueStore):
@@ -123,11 +143,16 @@ class FSSpecStore(CopyMixin, UrlMixin, KeyValueStore):
         return key
 
     @contextmanager
-    def _translate(self, key: str) -> Iterator[None]:
-        """Map the filesystem's errors: not found -> KeyError, others -> OSError."""
+    def _translate(self, key: str, *, writing: bool = False) -> Iterator[None]:
+        """Map the filesystem's errors: not found (when reading) -> KeyError, others -> OSError.
+
+        A write that finds no directory or bucket is a backend failure, not a missing key.
+        """
         try:
             yield
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            if writing:
+                raise
             raise KeyError(key) from exc
         except OSError:
             raise
@@ -155,8 +180,13 @@ class FSSpecStore(CopyMixin, UrlMixin, KeyValueStore):
             return bytes(self.fs.cat_file(self._path(key)))
 
     def _has_key(self, key: str) -> bool:
-        with self._translate(key):
-            return bool(self.fs.isfile(self._path(key)))
+        # fs.isfile() would answer False during an outage: ask for the info instead.
+        try:
+            with self._translate(key):
+                info = self.fs.info(self._path(key))
+        except KeyError:
+            return False
+        return bool(info.get("type") == "file")
 
     def _open(self, key: str) -> BinaryIO:
         if self._in_process:
@@ -167,7 +197,7 @@ class FSSpecStore(CopyMixin, UrlMixin, KeyValueStore):
 
     def _put(self, key: str, data: bytes) -> None:
         self._ensure_root()
-        with self._translate(key):
+        with self._translate(key, writing=True):
             self.fs.pipe_file(self._path(key), data, **self.write_kwargs)
 
     def _put_file(self, key: str, file: IO[bytes]) -> None:
@@ -175,13 +205,13 @@ class FSSpecStore(CopyMixin, UrlMixin, KeyValueStore):
             self._put(key, file.read())
             return
         self._ensure_root()
-        with self._translate(key):
+        with self._translate(key, writing=True):
             target = self.fs.open(self._path(key), "wb", **self.write_kwargs)
             try:
                 shutil.copyfileobj(file, target, CHUNK_SIZE)
             except BaseException:
                 # An object store publishes the object on close: never close a partial one.
-                target.discard()
+                abandon_upload(target)
                 raise
             target.close()
 
@@ -209,10 +239,11 @@ class FSSpecStore(CopyMixin, UrlMixin, KeyValueStore):
 
     def _copy(self, source: str, dest: str) -> None:
         self._ensure_root()
+        if not self._has_key(source):
+            raise KeyError(source)
         with self._translate(source):
-            if not self.fs.isfile(self._path(source)):
-                raise FileNotFoundError(source)
-            self.fs.copy(self._path(source), self._path(dest))
+            # cp_file, not copy: copy() would expand "*", "?" and "[" in keys as globs.
+            self.fs.cp_file(self._path(source), self._path(dest))
 
     def _url_for(self, key: str) -> str:
         try:
@@ -221,25 +252,41 @@ class FSSpecStore(CopyMixin, UrlMixin, KeyValueStore):
             return str(self.fs.unstrip_protocol(self._path(key)))
 
     def _get_many(self, keys: list[str]) -> dict[str, bytes]:
-        paths = {self._path(key): key for key in keys}
-        with self._translate(",".join(keys[:3])):
-            found = self.fs.cat(list(paths), on_error="omit")
-        return {paths[path]: bytes(value) for path, value in found.items()}
+        # cat_ranges, not cat: cat() expands globs and on_error="omit" would hide outages.
+        paths = [self._path(key) for key in keys]
+        with self._translate(keys[0]):
+            values = self.fs.cat_ranges(paths, [None] * len(paths), [None] * len(paths), on_error="return")
+        found: dict[str, bytes] = {}
+        for key, value in zip(keys, values, strict=True):
+            if isinstance(value, (FileNotFoundError, IsADirectoryError, NotADirectoryError)):
+                continue
+            if isinstance(value, BaseException):
+                with self._translate(key):
+                    raise value
+            found[key] = bytes(value)
+        return found
 
     def _put_many(self, items: Mapping[str, bytes]) -> None:
         if not items:
             return
         self._ensure_root()
-        with self._translate(next(iter(items))):
+        with self._translate(next(iter(items)), writing=True):
             self.fs.pipe({self._path(key): data for key, data in items.items()}, **self.write_kwargs)
 
     def _delete_many(self, keys: list[str]) -> None:
         if not keys:
             return
+        # rm() expands globs: a key holding "*", "?" or "[" could delete other keys.
+        literal = [key for key in keys if not _has_glob_characters(key)]
+        for key in keys:
+            if _has_glob_characters(key):
+                self._delete(key)
+        if not literal:
+            return
         try:
-            with self._translate(keys[0]):
-                self.fs.rm([self._path(key) for key in keys])
+            with self._translate(literal[0]):
+                self.fs.rm([self._path(key) for key in literal])
         except KeyError:
             # Some filesystems stop at the first missing path: delete one by one.
-            for key in keys:
+            for key in literal:
                 self._delete(key)

@@ -35,8 +35,15 @@ from urllib.parse import quote
 from minimalkv_fsspec._files import BytesValueFile, StreamValueFile
 from minimalkv_fsspec._mixins import ExtendedKeyspaceMixin
 from minimalkv_fsspec._store import CHUNK_SIZE
-from minimalkv_fsspec.backends.adapters._base import FSSpecStore
-from minimalkv_fsspec.exceptions import BackendError, InvalidKeyError, StoreUrlError
+from minimalkv_fsspec.backends.adapters._base import FSSpecStore, abandon_upload
+from minimalkv_fsspec.exceptions import (
+    BackendError,
+    BucketNotFoundError,
+    InvalidKeyError,
+    SecretsNotTransferredWarning,
+    StoreAccessDeniedError,
+    StoreUrlError,
+)
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -78,18 +85,6 @@ _PUBLIC_VALUES = frozenset({"anon", "google_default", "cloud", "cache", "browser
 _IDENTIFIER_NAMES = frozenset({"key", "access_key", "aws_access_key_id", "username", "AccountName"})
 # Options that never describe how to rebuild a filesystem elsewhere.
 _TRANSIENT_OPTIONS = frozenset({"loop", "asynchronous", "session", "skip_instance_cache"})
-
-
-class BucketNotFoundError(BackendError):
-    """The bucket or container (or the root directory) of a store does not exist."""
-
-
-class StoreAccessDeniedError(BackendError, PermissionError):
-    """The backend refused the credentials, or they lack a permission the store needs."""
-
-
-class SecretsNotTransferredWarning(UserWarning):
-    """A store was unpickled where its credentials are unknown; it uses the default chain."""
 
 
 def has_glob_characters(text: str) -> bool:
@@ -328,22 +323,6 @@ def merge_options(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str
         else:
             merged[name] = value
     return merged
-
-
-def abandon_upload(target: Any) -> None:
-    """Throw away a half-written fsspec file without publishing it.
-
-    An object store publishes the object when the file closes, and fsspec's
-    ``discard()`` leaves most files open, so a later ``close()`` (from ``__del__``
-    at the latest) would commit the partial value: mark the file closed as well.
-    """
-    try:
-        target.discard()
-    finally:
-        try:
-            target.closed = True
-        except AttributeError:  # a file type whose 'closed' is read-only
-            pass
 
 
 def run_coroutines(fs: AbstractFileSystem, coroutines: list[Coroutine[Any, Any, Any]], limit: int = 32) -> list[Any]:
