@@ -75,6 +75,22 @@ class Credentials(NamedTuple):
         return f"Credentials(access_key_id={self.access_key_id!r}, secret_access_key={hidden}, session_token={token})"
 
 
+# Bodies from this size on still ask the server before they are sent.
+_EXPECT_CONTINUE_FROM = 1024 * 1024
+
+
+def _expect_continue_for_large_bodies(model: Any, params: dict[str, Any], **kwargs: Any) -> None:
+    from botocore.handlers import add_expect_header
+    from botocore.utils import determine_content_length
+
+    body = params.get("body")
+    if body is None:
+        return
+    size = determine_content_length(body)
+    if size is None or size >= _EXPECT_CONTINUE_FROM:
+        add_expect_header(model, params, **kwargs)
+
+
 class KeySafeS3FileSystem(S3FileSystem):  # type: ignore[misc]
     """An ``s3fs.S3FileSystem`` that takes object keys literally.
 
@@ -82,6 +98,20 @@ class KeySafeS3FileSystem(S3FileSystem):  # type: ignore[misc]
     so the valid key ``q?versionId=1`` would be stored as ``q``. Here a path is
     split into bucket and key only, unless the filesystem is ``version_aware``.
     """
+
+    async def set_session(self, refresh: bool = False, kwargs: dict[str, Any] | None = None) -> Any:
+        """Create the client, asking for ``100-continue`` only before large uploads.
+
+        botocore sends ``Expect: 100-continue`` with every PUT and waits for the
+        server's go-ahead, which costs a second round trip per small value.
+        """
+        client = await super().set_session(refresh, kwargs or {})
+        from botocore.handlers import add_expect_header
+
+        events = client.meta.events
+        events.unregister("before-call.s3", add_expect_header)
+        events.register("before-call.s3", _expect_continue_for_large_bodies, unique_id="minimalkv-expect")
+        return client
 
     def split_path(self, path: str) -> tuple[str, str, str | None]:
         """Return ``(bucket, key, None)`` for *path*; see the class docstring."""
@@ -263,6 +293,10 @@ class S3FSStore(BucketStore):
 
     def _build_fs(self) -> AbstractFileSystem:
         options = merge_options(self._options, self._secrets.as_dict())
+        # botocore's pool of 10 connections would cap get_many's concurrent requests.
+        config = dict(options.get("config_kwargs") or {})
+        config.setdefault("max_pool_connections", 64)
+        options["config_kwargs"] = config
         if self.is_sts_credentials:
             options["session"] = self._assume_role_session(options)
         return KeySafeS3FileSystem(**options, skip_instance_cache=True)
