@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import os
 import pickle
@@ -13,6 +12,8 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 import fsspec
+import pandas as pd  # the dev extra installs pandas, pyarrow, dask and zarr: no skipping
+import pyarrow  # noqa: F401
 import pytest
 
 from minimalkv_fsspec import KeyValueStore
@@ -22,14 +23,10 @@ from minimalkv_fsspec.exceptions import InvalidKeyError
 from minimalkv_fsspec.fs import FilesystemStore, HFilesystemStore
 from minimalkv_fsspec.memory import DictStore, HDictStore
 
-pd = pytest.importorskip("pandas")
-pytest.importorskip("pyarrow")
-
 # dask's parquet engine still uses pandas' deprecated inplace= (not ours to fix).
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword:DeprecationWarning")
 
 MiB = 1024 * 1024
-HAVE_SQL = importlib.util.find_spec("minimalkv_fsspec.backends.native.sql") is not None
 
 
 @pytest.fixture(autouse=True)
@@ -79,8 +76,6 @@ def storage_options(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
         client.flushdb()
         client.close()
     elif kind == "sqlite-url":
-        if not HAVE_SQL:
-            pytest.skip("minimalkv_fsspec.backends.native.sql is not there yet")
         yield {"store": f"hsql+sqlite:///{tmp_path}/kv.db"}
 
 
@@ -102,7 +97,7 @@ def test_pandas_csv_round_trip(storage_options: dict[str, Any]) -> None:
 
 
 def test_dask_parquet_round_trip(storage_options: dict[str, Any]) -> None:
-    dd = pytest.importorskip("dask.dataframe")
+    import dask.dataframe as dd
     frame = _frame(300)
     dd.from_pandas(frame, npartitions=3).to_parquet("minimalkv://ds", storage_options=storage_options)
     fs = fsspec.filesystem("minimalkv", **storage_options)
@@ -113,7 +108,7 @@ def test_dask_parquet_round_trip(storage_options: dict[str, Any]) -> None:
 
 
 def test_dask_csv_round_trip(storage_options: dict[str, Any]) -> None:
-    dd = pytest.importorskip("dask.dataframe")
+    import dask.dataframe as dd
     frame = _frame(300)
     dd.from_pandas(frame, npartitions=3).to_csv(
         "minimalkv://csv/part-*.csv", storage_options=storage_options, index=False
@@ -126,7 +121,7 @@ def test_dask_csv_round_trip(storage_options: dict[str, Any]) -> None:
 
 
 def test_dask_reads_csv_in_blocks_with_ranged_reads(tmp_path: Path) -> None:
-    dd = pytest.importorskip("dask.dataframe")
+    import dask.dataframe as dd
     store = HFilesystemStore(str(tmp_path))
     frame = _frame(20_000)
     frame.to_csv("minimalkv://big.csv", storage_options={"store": store}, index=False)
@@ -135,9 +130,8 @@ def test_dask_reads_csv_in_blocks_with_ranged_reads(tmp_path: Path) -> None:
     _same_frame(result.compute(), frame)
 
 
-@pytest.mark.skipif(not HAVE_SQL, reason="minimalkv_fsspec.backends.native.sql is not there yet")
 def test_pandas_and_dask_over_postgres(postgres_server: dict[str, Any]) -> None:
-    dd = pytest.importorskip("dask.dataframe")
+    import dask.dataframe as dd
     table = f"t_{uuid.uuid4().hex[:12]}"
     url = "h" + postgres_server["url"].replace("postgresql", "sql+postgresql", 1) + f"?table={table}"
     options = {"store": url}
@@ -229,8 +223,8 @@ def counting_store(request: pytest.FixtureRequest, tmp_path: Path) -> CountingSt
 
 
 def test_parquet_footer_read_does_not_read_the_file(counting_store: CountingStore) -> None:
-    pq = pytest.importorskip("pyarrow.parquet")
-    np = pytest.importorskip("numpy")
+    import numpy as np
+    import pyarrow.parquet as pq
     frame = pd.DataFrame(np.random.default_rng(0).random((200_000, 5)), columns=list("abcde"))
     options = {"store": counting_store}
     frame.to_parquet("minimalkv://big.parquet", storage_options=options, row_group_size=50_000)
@@ -659,8 +653,8 @@ def test_pickled_filesystem_over_a_store_object(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("zarr_format", [2, 3])
 def test_zarr_v3_fsspec_store_over_the_bridge(zarr_format: int) -> None:
-    zarr = pytest.importorskip("zarr")
-    np = pytest.importorskip("numpy")
+    import numpy as np
+    import zarr
     from fsspec.implementations.asyn_wrapper import AsyncFileSystemWrapper
     from zarr.storage import FsspecStore
 
@@ -687,7 +681,7 @@ def test_zarr_v3_fsspec_store_over_the_bridge(zarr_format: int) -> None:
 
 
 def test_filesystem_store_exposes_fs_and_root(tmp_path: Path) -> None:
-    dd = pytest.importorskip("dask.dataframe")
+    import dask.dataframe as dd
     store = FilesystemStore(str(tmp_path / "data"))
     frame = _frame()
     buffer = io.BytesIO()
@@ -702,7 +696,8 @@ def test_filesystem_store_exposes_fs_and_root(tmp_path: Path) -> None:
 
 
 def test_fsspec_memory_store_exposes_fs_and_root() -> None:
-    dd = pytest.importorskip("dask.dataframe")
+    import dask.dataframe as dd
+
     from minimalkv_fsspec.fsspecstore import FSSpecStore
 
     fs = fsspec.filesystem("memory", skip_instance_cache=True)

@@ -55,7 +55,7 @@ def make_backend(name: str, request: pytest.FixtureRequest, tmp_path: Path) -> K
     if name == "hfs":
         return HFilesystemStore(str(tmp_path / "backend"))
     if name in ("redis", "hredis"):
-        redis = pytest.importorskip("redis")
+        import redis
         server = request.getfixturevalue("redis_server")
         client = redis.Redis(host=server["host"], port=server["port"], db=REDIS_DB)
         client.flushdb()

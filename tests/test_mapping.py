@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import pickle
 import subprocess
 import sys
@@ -16,8 +15,6 @@ from minimalkv_fsspec.decorator import PrefixDecorator, ReadOnlyDecorator, URLEn
 from minimalkv_fsspec.fs import FilesystemStore, HFilesystemStore
 from minimalkv_fsspec.mapping import KeyValueMapping
 from minimalkv_fsspec.memory import DictStore, HDictStore
-
-HAVE_SQL = importlib.util.find_spec("minimalkv_fsspec.backends.native.sql") is not None
 
 STORES = ["dict", "hdict", "fs", "hfs", "prefix", "urlencode", "redis", "sqlite"]
 
@@ -38,8 +35,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
         client.close()
         return
     if kind == "sqlite":
-        if not HAVE_SQL:
-            pytest.skip("minimalkv_fsspec.backends.native.sql is not there yet")
         from minimalkv_fsspec import get_store_from_url
 
         sql_store = get_store_from_url(f"sql+sqlite:///{tmp_path}/kv.db")
@@ -302,9 +297,9 @@ def test_importing_the_mapping_imports_no_fsspec() -> None:
 
 @pytest.mark.parametrize("zarr_format", [2, 3])
 def test_zarr_array_through_the_bridge_is_plain_keys_in_the_mapping(zarr_format: int) -> None:
-    zarr = pytest.importorskip("zarr")
-    np = pytest.importorskip("numpy")
-    pytest.importorskip("fsspec")
+    import numpy as np
+    import zarr
+
     from minimalkv_fsspec.bridge import KeyValueFileSystem
 
     source = HDictStore()
