@@ -107,7 +107,7 @@ MODES: dict[str, dict[str, Any]] = {
         "lat_rounds": 1,
         "lat_many": 150,
         "lat_ceiling_n": 100,
-        "groups": ("memory", "filesystem", "redis", "sqlite", "postgresql", "s3", "s3-latency", "import"),
+        "groups": ("memory", "filesystem", "redis", "sqlite", "postgresql", "s3", "s3-latency", "migrate", "import"),
         # put_file/get_file only where a memory target is (S3) or the value is local: the rest take minutes.
         "big_groups": ("memory", "filesystem", "s3"),
         "profile": True,
@@ -135,7 +135,7 @@ MODES: dict[str, dict[str, Any]] = {
         "lat_rounds": 2,
         "lat_many": 1000,
         "lat_ceiling_n": 300,
-        "groups": ("memory", "filesystem", "redis", "sqlite", "postgresql", "s3", "s3-latency", "import"),
+        "groups": ("memory", "filesystem", "redis", "sqlite", "postgresql", "s3", "s3-latency", "migrate", "import"),
         "profile": True,
     },
 }
@@ -147,6 +147,7 @@ GROUP_TITLES = {
     "postgresql": "PostgreSQL (SQLAlchemyStore)",
     "s3": "S3 on moto (S3FSStore)",
     "s3-latency": "S3 on moto at 20 ms RTT",
+    "migrate": "migrate fs -> S3 on moto",
     "import": "import minimalkv_fsspec",
 }
 RAW_LEGEND = {
@@ -159,6 +160,7 @@ RAW_LEGEND = {
     "s3": "s3fs: pipe_file, cat_file, exists, rm_file, find, cat (batch), put_file/get_file; "
     "boto3: put_object, get_object, head_object, delete_object, list_objects_v2, upload_file/download_file",
     "import": "`import fsspec` (the one required dependency), each in a fresh interpreter",
+    "migrate": "a plain loop over the source's keys: `open()` then `put_file()` into another bucket",
 }
 METRICS = {
     # metric: (label, unit, higher is better)
@@ -1867,6 +1869,76 @@ def group_import(ctx: Context) -> None:
     )
 
 
+def group_migrate(ctx: Context) -> None:
+    """Time ``migrate()`` from a filesystem store to S3 against a plain get/put loop, in one run."""
+    try:
+        import s3fs  # noqa: F401
+    except ImportError as exc:
+        raise Unavailable(f"s3fs not installed: {exc}") from exc
+    from minimalkv_fsspec.fs import FilesystemStore
+    from minimalkv_fsspec.migrate import migrate
+
+    info, stop = _server(ctx, "start_moto")
+    try:
+        endpoint = info["endpoint_url"]
+        _s3_env(endpoint)
+        count = ctx.config["s3_keys"]
+        big = 4 * 1024 * 1024
+        _make_buckets(endpoint, ["bench-migrate-loop", "bench-migrate-tool"])
+        source = FilesystemStore(os.path.join(ctx.tmp, "migrate-source"))
+        items = {f"small-{number:06d}": VALUE for number in range(count)}
+        items.update({f"big-{number}": os.urandom(64) * (big // 64) for number in range(4)})
+        source.put_many(items)
+        total_bytes = sum(len(value) for value in items.values())
+        figures: dict[str, dict[str, float]] = {}
+
+        loop_dest = our_s3_store(endpoint, "bench-migrate-loop")
+        with ctx.phase(f"plain loop: {len(items)} keys"):
+            started = time.perf_counter()
+            for key in source.iter_keys():
+                with source.open(key) as value:
+                    loop_dest.put_file(key, value)
+            seconds = time.perf_counter() - started
+        figures["loop"] = {"keys_per_s": len(items) / seconds, "mb_per_s": total_bytes / 1e6 / seconds}
+
+        tool_dest = our_s3_store(endpoint, "bench-migrate-tool")
+        with ctx.phase(f"migrate(workers=8): {len(items)} keys"):
+            report = migrate(source, tool_dest, workers=8)
+        if report.failed:
+            ctx.note(f"migrate: {len(report.failed)} keys failed")
+        figures["migrate"] = {
+            "keys_per_s": report.copied / report.seconds,
+            "mb_per_s": report.bytes / 1e6 / report.seconds,
+        }
+        ctx.extra["migrate"] = figures
+        for metric, label, unit in (("keys_per_s", "migrate, keys", "keys/s"), ("mb_per_s", "migrate, bytes", "MB/s")):
+            ctx.rows.append(
+                {
+                    "group": "migrate",
+                    "metric": f"migrate_{metric}",
+                    "operation": f"{label}: {count} x 1 KiB + 4 x 4 MiB",
+                    "unit": unit,
+                    "higher_is_better": True,
+                    "store": figures["migrate"][metric],
+                    "store_median": figures["migrate"][metric],
+                    "store_name": "minimalkv_fsspec.migrate.migrate(workers=8)",
+                    "rounds": 1,
+                    "baselines": [
+                        {
+                            "role": "raw",
+                            "name": "plain loop of open + put_file",
+                            "value": figures["loop"][metric],
+                            "median": figures["loop"][metric],
+                            "ratio": _safe_ratio(figures["migrate"][metric], figures["loop"][metric], unit),
+                        }
+                    ],
+                    "peer": None,
+                }
+            )
+    finally:
+        stop()
+
+
 GROUPS: dict[str, Callable[[Context], None]] = {
     "memory": group_memory,
     "filesystem": group_filesystem,
@@ -1874,6 +1946,7 @@ GROUPS: dict[str, Callable[[Context], None]] = {
     "sqlite": group_sqlite,
     "postgresql": group_postgresql,
     "s3": group_s3,
+    "migrate": group_migrate,
     "import": group_import,
 }
 
