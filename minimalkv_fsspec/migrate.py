@@ -268,6 +268,9 @@ class _Migration:
         self.progress = progress
         self.on_key = on_key
         self.report = MigrationReport(dry_run=dry_run)
+        # Sizes of the destination's keys from one listing, where that is cheaper than
+        # asking once per key (an object store answers each question with a request).
+        self._dest_sizes = listed_sizes(dest, prefix)
         self._stop = threading.Event()
         self._interrupted = False
 
@@ -424,10 +427,14 @@ class _Migration:
             source_size = store_size(self.source, key)
         except KeyError:
             return KeyResult(key, "failed", detail="not found in the source (deleted during the migration?)")
-        try:
-            dest_size: int | None = store_size(self.dest, key)
-        except KeyError:
-            dest_size = None
+        dest_size: int | None
+        if self._dest_sizes is not None:
+            dest_size = self._dest_sizes.get(key)
+        else:
+            try:
+                dest_size = store_size(self.dest, key)
+            except KeyError:
+                dest_size = None
         if dest_size == source_size:
             if not self.verify:
                 return KeyResult(key, "skipped", detail="same size")
@@ -531,6 +538,34 @@ class _HashingReader(io.BufferedIOBase):
         if self._hash is None or self._gap or self._hashed != self.size:
             return None
         return self._hash.hexdigest()
+
+
+def listed_sizes(store: StoreLike, prefix: str) -> dict[str, int] | None:
+    """Return ``{key: size}`` for the keys under *prefix* from one listing, or None.
+
+    Only for fsspec-backed object stores, whose listing carries sizes; a local
+    filesystem answers a per-key ``stat`` faster than a walk. None when the
+    listing fails, so the caller asks per key instead.
+    """
+    from minimalkv_fsspec.backends.adapters._base import FSSpecStore
+    from minimalkv_fsspec.backends.adapters.filesystem import FilesystemStore
+
+    if not isinstance(store, FSSpecStore) or isinstance(store, FilesystemStore):
+        return None
+    directory = prefix.rpartition("/")[0]
+    start = store._path(directory) if directory else (store.root or store._base)
+    try:
+        entries = store.fs.find(start, detail=True)
+    except FileNotFoundError:
+        return {}
+    except Exception:  # noqa: BLE001 -- any listing problem: fall back to asking per key
+        return None
+    sizes: dict[str, int] = {}
+    for path, info in entries.items():
+        key = store._key_of(path)
+        if key is not None and key.startswith(prefix) and info.get("size") is not None:
+            sizes[key] = int(info["size"])
+    return sizes
 
 
 def store_size(store: StoreLike, key: str) -> int:

@@ -24,7 +24,7 @@ from minimalkv_fsspec._mixins import ExtendedKeyspaceMixin
 from minimalkv_fsspec._store import CHUNK_SIZE
 from minimalkv_fsspec.backends.adapters._base import FSSpecStore
 from minimalkv_fsspec.backends.adapters.filesystem import FilesystemStore, HFilesystemStore
-from minimalkv_fsspec.backends.native.memory import HDictStore
+from minimalkv_fsspec.backends.native.memory import DictStore, HDictStore
 from minimalkv_fsspec.cli import Progress, main
 from minimalkv_fsspec.decorator import PrefixDecorator
 from minimalkv_fsspec.migrate import (
@@ -581,3 +581,29 @@ def test_a_key_gone_from_the_source_is_a_named_failure() -> None:
     assert [(failure.key, failure.reason) for failure in report.failures] == [
         ("listed-then-deleted", "not found in the source (deleted during the migration?)")
     ]
+
+
+def test_object_store_destination_is_sized_from_one_listing() -> None:
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    from minimalkv_fsspec.migrate import listed_sizes
+
+    class CountingFileSystem(MemoryFileSystem):  # type: ignore[misc]
+        protocol = ("countingmemory",)
+        info_calls = 0
+
+        def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
+            type(self).info_calls += 1
+            return super().info(path, **kwargs)  # type: ignore[no-any-return]
+
+    dest = FSSpecStore(CountingFileSystem(skip_instance_cache=True), f"/{uuid.uuid4().hex}")
+    source = DictStore({f"k{number}": b"x" * number for number in range(20)})
+    dest.put("k5", b"y" * 5)  # same size: skipped
+    dest.put("k6", b"short")  # other size: copied
+    assert listed_sizes(dest, "") == {"k5": 5, "k6": 5}
+    CountingFileSystem.info_calls = 0
+    report = migrate(source, dest, workers=4)
+    assert (report.copied, report.skipped) == (19, 1)
+    assert CountingFileSystem.info_calls == 0
+    assert dest.get("k6") == b"x" * 6
+    assert dest.get("k5") == b"y" * 5
