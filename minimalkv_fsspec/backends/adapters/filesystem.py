@@ -183,6 +183,13 @@ class FilesystemStore(FSSpecStore):
                 self._put_file(key, source)
             os.unlink(filename)
 
+    def get(self, key: str) -> bytes:
+        """Return the value stored under *key* (see :meth:`KeyValueStore.get`)."""
+        # The hot path of a filesystem store: one pattern match, then the read.
+        if type(key) is not str or self._key_pattern.match(key) is None:
+            self._check_valid_key(key)
+        return self._get(key)
+
     def _get(self, key: str) -> bytes:
         try:
             with open(self._checked_path(key), "rb") as file:
