@@ -283,19 +283,7 @@ class CacheDecorator(StoreDecorator):
     def copy(self, source: str, dest: str) -> str:
         """Copy *source* to *dest* in the backing store, then invalidate *dest* (only if it can copy).
 
-        Returns
-        -------
-        str
-            The destination key.
-
-        Raises
-        ------
-        KeyError
-            If *source* is not stored.
-        ValueError
-            If either key is not valid.
-        OSError
-            If the backend fails.
+        Returns *dest*; raises as :meth:`~minimalkv_fsspec.CopyMixin.copy` does.
         """
         self._check_valid_key(source)
         self._check_valid_key(dest)
@@ -309,19 +297,7 @@ class CacheDecorator(StoreDecorator):
     def move(self, source: str, dest: str) -> str:
         """Move *source* to *dest* in the backing store, then invalidate both (only if it can move).
 
-        Returns
-        -------
-        str
-            The destination key.
-
-        Raises
-        ------
-        KeyError
-            If *source* is not stored.
-        ValueError
-            If either key is not valid.
-        OSError
-            If the backend fails.
+        Returns *dest*; raises as :meth:`~minimalkv_fsspec.CopyMixin.move` does.
         """
         self._check_valid_key(source)
         self._check_valid_key(dest)

@@ -433,22 +433,7 @@ class HMACDecorator(StoreDecorator):
     def copy(self, source: str, dest: str) -> str:
         """Copy the value under *source* to *dest*, verifying it and signing it for *dest*.
 
-        Returns
-        -------
-        str
-            The destination key.
-
-        Raises
-        ------
-        KeyError
-            If *source* is not stored.
-        ValueError
-            If either key is not valid.
-        VerificationException
-            If the value under *source* does not verify (then *dest* is not written,
-            on stores whose ``put_file`` writes nothing when reading its file fails).
-        OSError
-            If the backend fails.
+        Returns *dest*; raises as :meth:`~minimalkv_fsspec.CopyMixin.copy` does.
         """
         self._check_valid_key(source)
         self._check_valid_key(dest)
@@ -458,21 +443,7 @@ class HMACDecorator(StoreDecorator):
     def move(self, source: str, dest: str) -> str:
         """Move the value under *source* to *dest*: :meth:`copy`, then delete *source*.
 
-        Returns
-        -------
-        str
-            The destination key.
-
-        Raises
-        ------
-        KeyError
-            If *source* is not stored.
-        ValueError
-            If either key is not valid.
-        VerificationException
-            If the value under *source* does not verify (then nothing is deleted).
-        OSError
-            If the backend fails.
+        Returns *dest*; raises as :meth:`~minimalkv_fsspec.CopyMixin.move` does.
         """
         self._check_valid_key(source)
         self._check_valid_key(dest)

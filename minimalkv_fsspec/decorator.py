@@ -453,19 +453,7 @@ class StoreDecorator(KeyValueStore):
     def copy(self, source: str, dest: str) -> str:
         """Copy the value under *source* to *dest* (only if the wrapped store can copy).
 
-        Returns
-        -------
-        str
-            The destination key.
-
-        Raises
-        ------
-        KeyError
-            If *source* is not stored.
-        ValueError
-            If either key is not valid.
-        OSError
-            If the backend fails.
+        Returns *dest*; raises as :meth:`~minimalkv_fsspec.CopyMixin.copy` does.
         """
         self._check_valid_key(source)
         self._check_valid_key(dest)
@@ -476,19 +464,7 @@ class StoreDecorator(KeyValueStore):
     def move(self, source: str, dest: str) -> str:
         """Move the value under *source* to *dest* (only if the wrapped store can move).
 
-        Returns
-        -------
-        str
-            The destination key.
-
-        Raises
-        ------
-        KeyError
-            If *source* is not stored.
-        ValueError
-            If either key is not valid.
-        OSError
-            If the backend fails.
+        Returns *dest*; raises as :meth:`~minimalkv_fsspec.CopyMixin.move` does.
         """
         self._check_valid_key(source)
         self._check_valid_key(dest)
@@ -701,19 +677,7 @@ class KeyTransformingDecorator(StoreDecorator):
     def copy(self, source: str, dest: str) -> str:
         """Copy the value under *source* to *dest* (only if the wrapped store can copy).
 
-        Returns
-        -------
-        str
-            The caller's destination key.
-
-        Raises
-        ------
-        KeyError
-            If *source* is not stored.
-        ValueError
-            If either key is not valid.
-        OSError
-            If the backend fails.
+        Returns *dest*; raises as :meth:`~minimalkv_fsspec.CopyMixin.copy` does.
         """
         self._check_valid_key(source)
         self._check_valid_key(dest)
@@ -724,19 +688,7 @@ class KeyTransformingDecorator(StoreDecorator):
     def move(self, source: str, dest: str) -> str:
         """Move the value under *source* to *dest* (only if the wrapped store can move).
 
-        Returns
-        -------
-        str
-            The caller's destination key.
-
-        Raises
-        ------
-        KeyError
-            If *source* is not stored.
-        ValueError
-            If either key is not valid.
-        OSError
-            If the backend fails.
+        Returns *dest*; raises as :meth:`~minimalkv_fsspec.CopyMixin.move` does.
         """
         self._check_valid_key(source)
         self._check_valid_key(dest)
