@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import gc
 import io
 import json
 import pickle
@@ -18,8 +17,10 @@ from minimalkv_fsspec import get_store_from_url, url2dict
 from minimalkv_fsspec.exceptions import StoreUrlError
 from minimalkv_fsspec.testing import StoreTests
 from tests.fixtures.cloud_emulators import (
+    assert_interrupted_upload_publishes_nothing,
     assert_memory_bound,
     assert_no_secret_in_logs,
+    assert_outage_is_an_oserror,
     parquet_round_trip,
     require,
 )
@@ -272,39 +273,11 @@ def test_server_errors_are_retried_then_an_oserror_not_a_keyerror(
     store.put("key", b"value")
     proxy = fault_proxy(store.endpoint_url)
     flaky = GoogleCloudStore("anon", store.bucket_name, endpoint_url=proxy.url)
-    proxy.fail(2)
-    assert flaky.get("key") == b"value"  # retried by gcsfs
-    assert proxy.failed == 2
-    proxy.fail()
-    for call in (lambda: flaky.get("key"), lambda: "key" in flaky, lambda: flaky.get_many(["key"]),
-                 lambda: flaky.open("key"), flaky.keys, lambda: flaky.put("key", b"v")):
-        with pytest.raises(OSError) as info:  # noqa: PT011
-            call()
-        assert not isinstance(info.value, KeyError)
-    proxy.heal()
-    assert flaky.get("key") == b"value"
+    assert_outage_is_an_oserror(flaky, proxy)
 
 
 def test_an_interrupted_upload_publishes_nothing(store: GoogleCloudStore) -> None:
-    class Failing(io.RawIOBase):
-        def __init__(self) -> None:
-            self.sent = 0
-
-        def readable(self) -> bool:
-            return True
-
-        def readinto(self, buffer: Any) -> int:
-            if self.sent > 20 * 1024 * 1024:
-                raise OSError("source broke")
-            buffer[: len(buffer)] = b"p" * len(buffer)
-            self.sent += len(buffer)
-            return len(buffer)
-
-    store.put("other", b"1")
-    with pytest.raises(OSError, match="source broke"):
-        store.put_file("partial", Failing())
-    gc.collect()  # closing the abandoned file (from __del__) must not commit it either
-    assert "partial" not in store
+    assert_interrupted_upload_publishes_nothing(store)
 
 
 def test_memory_stays_bounded_while_streaming(fake_gcs: dict[str, Any]) -> None:

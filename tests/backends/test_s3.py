@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import io
 import json
 import os
@@ -20,8 +19,10 @@ from minimalkv_fsspec import get_store, get_store_from_url, url2dict
 from minimalkv_fsspec.exceptions import StoreUrlError
 from minimalkv_fsspec.testing import StoreTests
 from tests.fixtures.cloud_emulators import (
+    assert_interrupted_upload_publishes_nothing,
     assert_memory_bound,
     assert_no_secret_in_logs,
+    assert_outage_is_an_oserror,
     parquet_round_trip,
     require,
 )
@@ -412,38 +413,11 @@ def test_throttling_is_retried_then_an_oserror_not_a_keyerror(store: S3FSStore, 
     flaky = S3FSStore(store.bucket, Credentials("testing", SECRET), endpoint_url=proxy.url,
                       storage_options={"config_kwargs": {"retries": {"total_max_attempts": 1}}})
     flaky.fs.retries = 3  # s3fs's own retry loop (5 by default), shortened to keep the test quick
-    proxy.fail(2)
-    assert flaky.get("key") == b"value"  # retried by s3fs
-    assert proxy.failed == 2
-    proxy.fail()
-    for call in (lambda: flaky.get("key"), lambda: "key" in flaky, lambda: flaky.get_many(["key"]),
-                 lambda: flaky.open("key"), flaky.keys, lambda: flaky.put("key", b"v")):
-        with pytest.raises(OSError) as info:  # noqa: PT011
-            call()
-        assert not isinstance(info.value, KeyError)
-    proxy.heal()
-    assert flaky.get("key") == b"value"
+    assert_outage_is_an_oserror(flaky, proxy)
 
 
 def test_an_interrupted_upload_publishes_nothing(store: S3FSStore) -> None:
-    class Failing(io.RawIOBase):
-        def __init__(self) -> None:
-            self.sent = 0
-
-        def readable(self) -> bool:
-            return True
-
-        def readinto(self, buffer: Any) -> int:
-            if self.sent > 20 * 1024 * 1024:
-                raise OSError("source broke")
-            buffer[: len(buffer)] = b"p" * len(buffer)
-            self.sent += len(buffer)
-            return len(buffer)
-
-    with pytest.raises(OSError, match="source broke"):
-        store.put_file("partial", Failing())
-    gc.collect()  # closing the abandoned file (from __del__) must not commit it either
-    assert "partial" not in store
+    assert_interrupted_upload_publishes_nothing(store)
 
 
 def test_memory_stays_bounded_while_streaming(moto_server: dict[str, Any], client: Any) -> None:
