@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import os
+import stat
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from minimalkv_fsspec.backends.adapters.filesystem import TEMP_MARKER
 from minimalkv_fsspec.fs import FilesystemStore, HFilesystemStore, WebFilesystemStore
 from minimalkv_fsspec.testing import StoreTests
 
@@ -147,3 +151,231 @@ def test_missing_root_with_create_if_missing_false(tmp_path: Path) -> None:
     store = get_store_from_url(f"hfs://{tmp_path}/made")
     assert isinstance(store, HFilesystemStore)
     assert (tmp_path / "made").is_dir()
+
+
+# -- durability (fsync) -----------------------------------------------------------------------------
+
+
+class _FsyncLog:
+    """Records what each ``os.fsync`` call flushed: ("file" or "dir", path)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[tuple[str, str]] = []
+        real_fsync = os.fsync
+
+        def fsync(fd: int) -> None:
+            kind = "dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file"
+            self.calls.append((kind, os.readlink(f"/proc/self/fd/{fd}")))
+            real_fsync(fd)
+
+        monkeypatch.setattr(os, "fsync", fsync)
+
+    def take(self) -> list[tuple[str, str]]:
+        calls, self.calls = self.calls, []
+        return calls
+
+
+needs_proc = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="reads descriptor paths from /proc")
+
+
+@needs_proc
+def test_fsync_flushes_file_then_directories_per_operation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "root"
+    store = HFilesystemStore(str(root), fsync=True)
+    log = _FsyncLog(monkeypatch)
+    counts: dict[str, int] = {}
+
+    def observe(operation: str) -> list[tuple[str, str]]:
+        calls = log.take()
+        counts[operation] = len(calls)
+        return calls
+
+    store.put("a/b/key", b"value")  # creates root, a and a/b
+    (kind, temp), *directories = observe("put creating 3 directories")
+    assert kind == "file"
+    assert TEMP_MARKER in temp
+    assert os.path.dirname(temp) == str(root / "a" / "b")
+    assert directories == [("dir", str(root / "a" / "b")), ("dir", str(root / "a")), ("dir", str(root)),
+                           ("dir", str(tmp_path))]
+
+    store.put("key", b"value")
+    (kind, temp), directory = observe("put")
+    assert kind == "file"
+    assert TEMP_MARKER in temp
+    assert directory == ("dir", str(root))
+
+    store.put_file("streamed", io.BytesIO(b"x" * 3_000_000))
+    assert [kind for kind, _ in observe("put_file(file object)")] == ["file", "dir"]
+
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    (incoming / "upload").write_bytes(b"moved in")
+    store.put_file("moved", str(incoming / "upload"))
+    assert sorted(observe("put_file(filename)")) == [
+        ("dir", str(incoming)), ("dir", str(root)), ("file", str(incoming / "upload"))]
+
+    store.copy("key", "a/copy")
+    (kind, temp), directory = observe("copy")
+    assert kind == "file"
+    assert TEMP_MARKER in temp
+    assert directory == ("dir", str(root / "a"))
+
+    store.move("a/b/key", "c/key")  # creates c; prunes a/b, a stays (holds "copy")
+    assert sorted(observe("move")) == [("dir", str(root)), ("dir", str(root / "a")), ("dir", str(root / "c"))]
+
+    store.delete("c/key")  # prunes c
+    assert observe("delete") == [("dir", str(root))]
+
+    store.put_many({"m1": b"1", "m2": b"2"})
+    assert [kind for kind, _ in observe("put_many of 2")] == ["file", "dir", "file", "dir"]
+
+    assert sorted(store.keys()) == ["a/copy", "key", "m1", "m2", "moved", "streamed"]
+    assert store.get("a/copy") == b"value"
+    assert store.get("moved") == b"moved in"
+    assert store.get("streamed") == b"x" * 3_000_000
+    print("fsync calls per operation:", ", ".join(f"{op} {n}" for op, n in counts.items()))
+
+
+@needs_proc
+def test_fsync_is_off_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = HFilesystemStore(str(tmp_path / "root"))
+    assert store.fsync is False
+    log = _FsyncLog(monkeypatch)
+    store.put("a/key", b"value")
+    store.put_file("b", io.BytesIO(b"x"))
+    store.copy("b", "c")
+    store.move("c", "d/e")
+    store.delete("d/e")
+    assert log.take() == []
+
+
+def test_fsync_option_in_urls(tmp_path: Path) -> None:
+    from minimalkv_fsspec import get_store, get_store_from_url
+    from minimalkv_fsspec.urls import url2dict
+
+    for text, expected in (("true", True), ("1", True), ("false", False), ("0", False)):
+        store = get_store_from_url(f"hfs://{tmp_path}/root?fsync={text}")
+        assert isinstance(store, HFilesystemStore)
+        assert store.fsync is expected
+    assert get_store_from_url(f"fs://{tmp_path}/root").fsync is False  # type: ignore[attr-defined]
+    assert url2dict(f"file://{tmp_path}/root?fsync=true", raise_on_extra_params=True)["fsync"] is True
+    assert get_store(type="fs", path=str(tmp_path), fsync="1").fsync is True  # type: ignore[attr-defined]
+    for bad in ("maybe", "2", "truee"):
+        with pytest.raises(ValueError, match="'fsync' must be true or false"):
+            get_store_from_url(f"fs://{tmp_path}/root?fsync={bad}")
+    with pytest.raises(TypeError, match="fsync must be True or False"):
+        FilesystemStore(str(tmp_path), fsync="false")  # type: ignore[arg-type]
+    store = get_store_from_url(f"hfs://{tmp_path}/root?fsync=true")
+    store.put("dir/key", b"durable")
+    assert FilesystemStore(str(tmp_path / "root" / "dir")).get("key") == b"durable"
+    assert repr(store) == f"HFilesystemStore({str(tmp_path / 'root')!r}, fsync=True)"
+
+
+# -- temporaries left by killed writes --------------------------------------------------------------
+
+
+def _age(path: Path, seconds: float) -> None:
+    past = time.time() - seconds
+    os.utime(path, (past, past))
+
+
+def test_temporaries_in_subdirectories_are_never_keys(tmp_path: Path) -> None:
+    store = HFilesystemStore(str(tmp_path))
+    store.put("dir/key", b"x")
+    (tmp_path / "dir" / f"key{TEMP_MARKER}1-2-3").write_bytes(b"partial")
+    (tmp_path / "dir" / f"{TEMP_MARKER}4-5-6").write_bytes(b"partial")
+    assert store.keys() == ["dir/key"]
+    assert store.keys("dir/") == ["dir/key"]
+    assert f"dir/key{TEMP_MARKER}1-2-3" not in list(store)
+
+
+def test_remove_stale_temporaries_keeps_young_ones_and_other_files(tmp_path: Path) -> None:
+    store = HFilesystemStore(str(tmp_path))
+    store.put("key", b"x")
+    old_flat = tmp_path / f"key{TEMP_MARKER}1-2-3"
+    old_nested = tmp_path / "a" / "b" / f"{TEMP_MARKER}4-5-6"
+    young = tmp_path / f"other{TEMP_MARKER}7-8-9"
+    foreign = tmp_path / "notes;v2"  # contains ";" but is not one of the store's temporaries
+    old_nested.parent.mkdir(parents=True)
+    for path in (old_flat, old_nested, young, foreign):
+        path.write_bytes(b"partial")
+    for path in (old_flat, old_nested, foreign):
+        _age(path, 2 * 3600)
+    _age(young, 3000)
+
+    assert store.remove_stale_temporaries() == 2  # default: older than one hour
+    assert not old_flat.exists()
+    assert not old_nested.exists()
+    assert not (tmp_path / "a").exists()  # emptied directories go too, as on delete
+    assert young.exists()
+    assert foreign.exists()
+    assert store.remove_stale_temporaries(max_age=60) == 1
+    assert sorted(os.listdir(tmp_path)) == ["key", "notes;v2"]
+    assert store.remove_stale_temporaries(max_age=0) == 0
+    with pytest.raises(ValueError, match="max_age"):
+        store.remove_stale_temporaries(max_age=-1)
+    assert FilesystemStore(str(tmp_path / "absent")).remove_stale_temporaries() == 0
+
+
+class _StallingSource(io.RawIOBase):
+    """A source that delivers one chunk, then waits for *go* before the rest."""
+
+    def __init__(self, first: bytes, rest: bytes) -> None:
+        self.parts = [first, rest]
+        self.started = threading.Event()
+        self.go = threading.Event()
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if len(self.parts) == 1:
+            self.started.set()
+            assert self.go.wait(10)
+        return self.parts.pop(0) if self.parts else b""
+
+
+def _start_put(store: FilesystemStore, key: str, source: _StallingSource) -> tuple[threading.Thread, list[object]]:
+    outcome: list[object] = []
+
+    def put() -> None:
+        try:
+            outcome.append(store.put_file(key, source))  # type: ignore[arg-type]
+        except OSError as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=put)
+    thread.start()
+    assert source.started.wait(10)
+    return thread, outcome
+
+
+def test_cleanup_spares_a_write_in_progress(tmp_path: Path) -> None:
+    store = FilesystemStore(str(tmp_path))
+    store.put("key", b"old")
+    source = _StallingSource(b"n" * 1000, b"ew")
+    thread, outcome = _start_put(store, "key", source)
+    in_progress = [name for name in os.listdir(tmp_path) if TEMP_MARKER in name]
+    assert len(in_progress) == 1
+    assert store.remove_stale_temporaries(max_age=5) == 0
+    source.go.set()
+    thread.join()
+    assert outcome == ["key"]
+    assert store.get("key") == b"n" * 1000 + b"ew"
+    assert os.listdir(tmp_path) == ["key"]
+
+
+def test_cleanup_of_a_stalled_write_fails_that_write(tmp_path: Path) -> None:
+    store = FilesystemStore(str(tmp_path))
+    store.put("key", b"old")
+    source = _StallingSource(b"n" * 1000, b"ew")
+    thread, outcome = _start_put(store, "key", source)
+    (temp,) = (tmp_path / name for name in os.listdir(tmp_path) if TEMP_MARKER in name)
+    _age(temp, 2 * 3600)
+    assert store.remove_stale_temporaries() == 1
+    source.go.set()
+    thread.join()
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], FileNotFoundError)
+    assert store.get("key") == b"old"
+    assert os.listdir(tmp_path) == ["key"]
