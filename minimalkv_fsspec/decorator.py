@@ -49,6 +49,7 @@ from urllib.parse import quote_plus, unquote_plus
 from minimalkv_fsspec._keys import check_extended_key, check_key
 from minimalkv_fsspec._mixins import ExtendedKeyspaceMixin
 from minimalkv_fsspec._store import KeyValueStore, _check_value
+from minimalkv_fsspec.backends.native.memory import DictStore
 from minimalkv_fsspec.exceptions import InvalidKeyError
 
 __all__ = [
@@ -61,6 +62,9 @@ __all__ = [
 
 TTL = int | float | str
 """A time to live: seconds, :data:`~minimalkv_fsspec.FOREVER` or :data:`~minimalkv_fsspec.NOT_SET`."""
+
+# How many validated keys PrefixDecorator.get remembers (a few MiB at most).
+_STORED_KEYS_REMEMBERED = 10_000
 
 # The key rules whose behaviour the decorators know (see _follows_stock_key_rules).
 _STOCK_KEY_CHECKS = frozenset({KeyValueStore._check_valid_key, ExtendedKeyspaceMixin._check_valid_key})
@@ -883,35 +887,46 @@ class PrefixDecorator(KeyTransformingDecorator):
     def _fast_get(self) -> Callable[[str], bytes] | None:
         if type(self)._get is not PrefixDecorator._get or not _follows_stock_key_rules(self._dstore):
             return None
-        check, prefix = self._inner_check, self._prefix
-        if self._inner_get_is_hook:
-            # The wrapped store's get would validate, then call _get: do the same,
-            # with the caller's key (prefix + key is then valid, see _keys_stay_valid).
-            inner_hook = self._inner_get
+        check, prefix, store = self._inner_check, self._prefix, self._dstore
+        # Validating a key and building prefix + key (a new string, hashed again by
+        # the wrapped store) cost more than a dict lookup, so a get remembers the
+        # stored key of each caller's key it validated: a hot key is validated once.
+        # prefix + key is then valid in the wrapped store (see _keys_stay_valid).
+        stored_keys: dict[str, str] = {}
 
-            def get_through_hook(key: str) -> bytes:
-                check(key)
-                return inner_hook(prefix + key)
+        def stored_key(key: str) -> str:
+            check(key)
+            if len(stored_keys) >= _STORED_KEYS_REMEMBERED:
+                stored_keys.clear()
+            stored_keys[key] = name = prefix + key
+            return name
 
-            get_through_hook.__doc__ = KeyValueStore.get.__doc__
-            return get_through_hook
+        if isinstance(store, DictStore) and type(store).get is DictStore.get:
+            # DictStore.get is one dict lookup: doing it here saves a Python call.
+            dict_store: DictStore = store
 
-        inner_get: Callable[[str], bytes] = self._dstore.get
-        dots_and_slash = "./"
+            def get(key: str) -> bytes:
+                try:
+                    return dict_store.d[stored_keys[key]]
+                except (KeyError, TypeError):  # TypeError: an unhashable key, refused by check
+                    value = dict_store.d.get(stored_key(key))
+                if value is None:
+                    raise KeyError(key)
+                return value
 
-        # The wrapped store's get validates prefix + key (or, like DictStore, finds
-        # only valid keys). Under the standard rules, and with prefix + "a" valid,
-        # prefix + key is valid only if key is, or if key is empty or starts with
-        # "." or "/" (then "." / ".." / "./x" / "/x" could hide behind the prefix):
-        # so those keys alone are checked here.
-        def get(key: str) -> bytes:
-            if type(key) is not str or not key or key[0] in dots_and_slash:
-                check(key)
-            try:
-                return inner_get(prefix + key)
-            except ValueError:
-                check(key)  # report the caller's key, not the prefixed one
-                raise
+        else:
+            # The wrapped store's hook when its public get would only validate first.
+            inner_get: Callable[[str], bytes] = self._inner_get if self._inner_get_is_hook else store.get
+
+            def get(key: str) -> bytes:
+                try:
+                    name = stored_keys[key]
+                except (KeyError, TypeError):
+                    name = stored_key(key)
+                try:
+                    return inner_get(name)
+                except KeyError:
+                    raise KeyError(key) from None  # the caller's key, not the stored one
 
         get.__doc__ = KeyValueStore.get.__doc__
         return get

@@ -543,6 +543,35 @@ def test_prefix_must_begin_a_valid_key() -> None:
     assert list(store.iter_prefixes("/")) == ["a/"]
 
 
+@pytest.mark.parametrize("backend_class", [DictStore, ValidatingDictStore])
+def test_prefix_get_remembers_only_valid_keys_and_stays_current(backend_class: type) -> None:
+    from minimalkv_fsspec import decorator
+
+    backend = backend_class({"p-key": b"1"})
+    store = PrefixDecorator("p-", backend)
+    for _ in range(3):  # a refused key is refused every time, not only the first
+        with pytest.raises(ValueError, match="'with space'"):
+            store.get("with space")
+        with pytest.raises(ValueError):  # noqa: PT011
+            store.get(["unhashable"])  # type: ignore[arg-type]
+    assert store.get("key") == b"1"
+    backend.put("p-key", b"2")
+    assert store.get("key") == b"2"
+    backend.delete("p-key")
+    with pytest.raises(KeyError) as missing:
+        store.get("key")
+    assert missing.value.args == ("key",)
+    backend.d = {"p-key": b"new dict"}
+    assert store.get("key") == b"new dict"
+    for number in range(decorator._STORED_KEYS_REMEMBERED + 10):
+        with pytest.raises(KeyError):
+            store.get(f"k{number}")
+    remembered = store.get.__closure__  # type: ignore[attr-defined]
+    sizes = [len(cell.cell_contents) for cell in remembered if isinstance(cell.cell_contents, dict)]
+    assert sizes, "get keeps its remembered keys in a dict"
+    assert max(sizes) <= decorator._STORED_KEYS_REMEMBERED
+
+
 def test_prefix_can_be_changed() -> None:
     backend = DictStore({"a-key": b"1", "b-key": b"2"})
     store = PrefixDecorator("a-", backend)
