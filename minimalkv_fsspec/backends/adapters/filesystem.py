@@ -57,9 +57,9 @@ class FilesystemStore(FSSpecStore):
 
     An acknowledged write survives a crash of the process, but by default not a
     power loss or a crash of the operating system, which may lose the last
-    seconds of writes (each key still holds a whole value, old or new, on
-    journaling filesystems). With ``fsync=True`` every put, ``put_file``, copy,
-    move and delete calls ``fsync`` on the file before the rename and on the
+    seconds of writes and, depending on the filesystem, leave a recent value
+    empty or truncated. With ``fsync=True`` every put, ``put_file``, copy, move
+    and delete calls ``fsync`` on the file before the rename and on the
     directories changed after it, so it survives power loss once it returns.
 
     Parameters
@@ -71,8 +71,8 @@ class FilesystemStore(FSSpecStore):
         follow the umask.
     fsync
         Make every write durable before it returns. Off by default, like most
-        stores and databases' defaults for files: it costs a disk flush per write,
-        milliseconds on most disks instead of microseconds.
+        stores: it costs a disk flush per write, from half a millisecond to tens
+        of milliseconds depending on the disk.
     """
 
     def __init__(self, root: str, perm: int | None = None, *, fsync: bool = False, **kwargs: Any) -> None:
