@@ -664,6 +664,11 @@ class BucketStore(ManagedFSSpecStore):
     def _open(self, key: str) -> BinaryIO:
         with self._translate(key):
             raw = self.fs.open(self._path(key), "rb", block_size=self.block_size, cache_type="readahead")
+        if raw.details.get("type") == "directory":
+            # s3fs, adlfs and gcsfs open the common prefix of longer keys ("a" of "a/b") as
+            # an empty or sizeless file; it is no value.
+            raw.close()
+            raise KeyError(key)
         return cast("BinaryIO", StreamValueFile(raw, raw.size))
 
     def _open_for_writing(self, key: str) -> Any:
