@@ -477,9 +477,9 @@ class AzureBlockBlobStore(BucketStore):
                 with self._translate(key, writing=True):
                     raise result
 
-    def _put_file(self, key: str, file: IO[bytes]) -> None:
+    def _put_stream(self, key: str, file: IO[bytes]) -> None:
         if not self.checksum:
-            super()._put_file(key, file)
+            super()._put_stream(key, file)
             return
         self._ensure_root()
         with self._translate(key, writing=True):
@@ -497,17 +497,26 @@ class AzureBlockBlobStore(BucketStore):
             target.close()
 
     def _get(self, key: str) -> bytes:
-        data = super()._get(key)
-        if self.checksum:
-            with self._translate(key):
-                stored = self.fs.info(self._path(key)).get("content_settings", {}) or {}
-            if isinstance(stored, Mapping):
-                expected = stored.get("content_md5")
-            else:
-                expected = getattr(stored, "content_md5", None)
-            if expected and bytes(expected) != hashlib.md5(data).digest():
-                raise BackendError(f"{type(self).__name__}: MD5 mismatch reading key {key!r}")
-        return data
+        if not self.checksum:
+            return super()._get(key)
+        from azure.core.exceptions import ResourceNotFoundError
+
+        async def download() -> tuple[bytes, Any]:
+            blob = self.fs.service_client.get_blob_client(self._bucket, self._path(key)[len(self._bucket) + 1 :])
+            try:
+                stream = await blob.download_blob()
+                data = await stream.readall()
+            except ResourceNotFoundError as exc:
+                raise FileNotFoundError(key) from exc
+            return data, stream.properties.content_settings.content_md5
+
+        # The value and its MD5 from one download: read apart, a concurrent put could pair
+        # one version's value with another's MD5.
+        with self._translate(key):
+            data, expected = self._run(download)
+        if expected and bytes(expected) != hashlib.md5(data).digest():
+            raise BackendError(f"{type(self).__name__}: MD5 mismatch reading key {key!r}")
+        return bytes(data)
 
     # -- URL scheme -------------------------------------------------------------------------------------
 

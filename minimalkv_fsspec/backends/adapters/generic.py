@@ -602,6 +602,34 @@ class ManagedFSSpecStore(FSSpecStore):
             self._delete(key)
 
 
+def _read_at_most(file: IO[bytes], size: int) -> bytes:
+    """Read *size* bytes from *file*, or all it holds if less (raw files may return fewer per read)."""
+    parts = []
+    while size > 0 and (chunk := file.read(size)):
+        parts.append(chunk)
+        size -= len(chunk)
+    return b"".join(parts)
+
+
+class _ReadAfter:
+    """A readable file that returns *head*, then the rest of *file*."""
+
+    def __init__(self, head: bytes, file: IO[bytes]) -> None:
+        self._head = memoryview(head)
+        self._file = file
+
+    def read(self, size: int = -1) -> bytes:
+        if not self._head:
+            return self._file.read(size)
+        if size < 0:
+            data = bytes(self._head) + self._file.read()
+            self._head = memoryview(b"")
+            return data
+        data = bytes(self._head[:size])
+        self._head = self._head[size:]
+        return data
+
+
 class BucketStore(ManagedFSSpecStore):
     """A :class:`ManagedFSSpecStore` on an object store: a bucket (container) and a key prefix.
 
@@ -669,7 +697,25 @@ class BucketStore(ManagedFSSpecStore):
             # an empty or sizeless file; it is no value.
             raw.close()
             raise KeyError(key)
+        if raw.size is not None and raw.size <= self.block_size:
+            # Ranged reads of an object replaced since it was opened would return part of the
+            # new version; one whole GET returns one version (a key deleted meanwhile: KeyError).
+            raw.close()
+            return BytesValueFile(self._get(key))
         return cast("BinaryIO", StreamValueFile(raw, raw.size))
+
+    def _put_file(self, key: str, file: IO[bytes]) -> None:
+        head = _read_at_most(file, self.block_size + 1)
+        if len(head) <= self.block_size:
+            # One request: concurrent uploads of one key in parts can break each other
+            # (Azure drops one writer's uncommitted blocks when another commits).
+            self._put(key, head)
+        else:
+            self._put_stream(key, cast("IO[bytes]", _ReadAfter(head, file)))
+
+    def _put_stream(self, key: str, file: IO[bytes]) -> None:
+        """Upload a value larger than one block from *file*, in parts."""
+        super()._put_file(key, file)
 
     def _open_for_writing(self, key: str) -> Any:
         return self.fs.open(self._path(key), "wb", block_size=self.block_size, **self.write_kwargs)
