@@ -20,9 +20,12 @@ Three layers live here:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import glob
+import io
 import json
 import logging
+import os
 import threading
 import uuid
 import warnings
@@ -808,6 +811,50 @@ def _option_value(text: str) -> Any:
         return text
 
 
+def _temporary_beside(path: str) -> str:
+    # In the same directory, for an atomic rename; not named after the key, which may be
+    # as long as a file name can be; ";" is in no key, so it is never listed as one.
+    return f"{path.rpartition('/')[0]}/.~mkv;{uuid.uuid4().hex}"
+
+
+def _replace(temporary: str, path: str) -> None:
+    """Rename *temporary* over *path* (fs.mv would move it into a directory of that name)."""
+    try:
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+class _ReplaceOnClose:
+    """A local file written under a temporary name beside *path* and renamed over it on close.
+
+    A reader sees the old value or the new one, never part of one.
+    """
+
+    def __init__(self, fs: AbstractFileSystem, path: str, **write_kwargs: Any) -> None:
+        self._path = path
+        self._temporary = _temporary_beside(path)
+        self._file = fs.open(self._temporary, "wb", **write_kwargs)
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        return int(self._file.write(data))
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._file.close()
+            _replace(self._temporary, self._path)
+
+    def discard(self) -> None:
+        self.closed = True
+        self._file.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._temporary)
+
+
 class GenericFSSpecStore(ManagedFSSpecStore):
     """A store over any fsspec filesystem, named by an fsspec URL and storage options.
 
@@ -921,7 +968,45 @@ class GenericFSSpecStore(ManagedFSSpecStore):
         with self._translate(source):
             if not self.fs.isfile(self._path(source)):
                 raise FileNotFoundError(source)
-        super()._copy(source, dest)
+        if source == dest or not self._writes_in_place:
+            super()._copy(source, dest)
+            return
+        self._ensure_root()
+        temporary = _temporary_beside(self._path(dest))
+        with self._translate(source):
+            try:
+                self.fs.cp_file(self._path(source), temporary)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(temporary)
+                raise
+            _replace(temporary, self._path(dest))
+
+    # -- a local disk: a reader would see a value written in place half done -------------------------
+
+    @property
+    def _writes_in_place(self) -> bool:
+        from fsspec.implementations.local import LocalFileSystem
+
+        return isinstance(self.fs, LocalFileSystem)
+
+    def _put(self, key: str, data: bytes) -> None:
+        if self._writes_in_place:
+            self._put_file(key, io.BytesIO(data))
+        else:
+            super()._put(key, data)
+
+    def _put_many(self, items: Mapping[str, bytes]) -> None:
+        if self._writes_in_place:
+            for key, data in items.items():
+                self._put(key, data)
+        else:
+            super()._put_many(items)
+
+    def _open_for_writing(self, key: str) -> Any:
+        if self._writes_in_place:
+            return _ReplaceOnClose(self.fs, self._path(key), **self.write_kwargs)
+        return super()._open_for_writing(key)
 
     def _delete(self, key: str) -> None:
         super()._delete(key)
