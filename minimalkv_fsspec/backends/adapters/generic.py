@@ -749,8 +749,10 @@ class BucketStore(ManagedFSSpecStore):
         """Iterate over the key prefixes up to the first *delimiter* after *prefix*.
 
         One delimiter listing on the server: keys below a common prefix are not transferred.
+        A delimiter of several characters is cut by the client from a listing of the keys:
+        Azurite and fake-gcs-server cut at its first character.
         """
-        if not delimiter:
+        if len(delimiter) != 1:
             yield from super().iter_prefixes(delimiter, prefix)
             return
         inside = self._base[len(self._bucket) + 1 :]
