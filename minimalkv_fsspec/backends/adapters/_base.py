@@ -218,7 +218,13 @@ class FSSpecStore(CopyMixin, UrlMixin, KeyValueStore):
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
         """Iterate over the keys that start with *prefix*, listing only below it."""
         directory, _, _ = prefix.rpartition("/")
-        start = self._path(directory) if directory else (self.root or self._base)
+        try:
+            # No key lies below a directory that is no key (NUL, "..", "//", too long): nothing to list.
+            if directory:
+                self._check_valid_key(directory)
+            start = self._path(directory) if directory else (self.root or self._base)
+        except InvalidKeyError:
+            return
         with self._translate(prefix):
             try:
                 paths = self.fs.find(start, maxdepth=None if self._nested_keys else 1)

@@ -15,7 +15,7 @@ import shutil
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote
 
@@ -38,6 +38,28 @@ _NOT_A_VALUE = (FileNotFoundError, IsADirectoryError, NotADirectoryError)
 
 # File names are limited to 255 bytes; a temporary name adds up to about 50.
 _LONGEST_NAME_WITH_SUFFIX = 200
+_NAME_MAX = 255
+# A path handed to the kernel holds at most 4096 bytes with its NUL; keep room for a temporary's suffix.
+_PATH_MAX = 4096 - 1 - 64
+
+
+def path_room(base: str) -> int:
+    """Return how many bytes a key may have below the directory path *base* (ending in ``/``)."""
+    return _PATH_MAX - len(os.fsencode(base))
+
+
+def check_path_length(key: str, room: int, root: str) -> None:
+    """Refuse *key* if a ``/``-separated part is over 255 bytes or it is over *room* bytes (keys are ASCII).
+
+    Raises
+    ------
+    InvalidKeyError
+        If the key cannot be a file below *root*.
+    """
+    if len(key) > room:
+        raise InvalidKeyError(f"key of {len(key)} characters is too long for a path below {root!r}")
+    if len(key) > _NAME_MAX and any(len(part) > _NAME_MAX for part in key.split("/")):
+        raise InvalidKeyError(f"key {key[:40]!r}... holds a file name longer than {_NAME_MAX} bytes")
 
 
 def _current_umask() -> int:
@@ -54,6 +76,8 @@ class FilesystemStore(FSSpecStore):
     store after its process was killed, sees the old or the new value, never a
     partial one. A write killed half-way can leave a temporary file, which is
     never listed as a key; :meth:`remove_stale_temporaries` removes old ones.
+    A key that cannot be a file name (a ``/``-separated part over 255 bytes, a path
+    over about 4 KiB) is an invalid key: every operation refuses it with ValueError.
 
     An acknowledged write survives a crash of the process, but by default not a
     power loss or a crash of the operating system, which may lose the last
@@ -84,6 +108,7 @@ class FilesystemStore(FSSpecStore):
         self.perm = perm
         self.fsync = fsync
         self._real_root = os.path.realpath(self.root)
+        self._room = path_room(self._base)
         self._moved_in_mode = 0o666 & ~_current_umask() if perm is None else perm
 
     def __repr__(self) -> str:
@@ -99,12 +124,19 @@ class FilesystemStore(FSSpecStore):
         """Return the path of *key*, refusing one whose directory lies outside the root.
 
         Keys cannot hold ``..`` or absolute paths (the key rules refuse them), but a
-        symbolic link inside the root could still lead out of it.
+        symbolic link inside the root could still lead out of it. A key whose file
+        name or path would be too long for the operating system is refused too, so
+        that it is an invalid key in every operation rather than an OSError.
         """
+        if len(key) > _NAME_MAX or len(key) > self._room:
+            self._check_length(key)
         path = self._base + key
         if "/" in key and not self._inside_root(os.path.dirname(path)):
             raise InvalidKeyError(f"key {key!r} leads outside the store's root through a symbolic link")
         return path
+
+    def _check_length(self, key: str) -> None:
+        check_path_length(key, self._room, self.root)
 
     def _inside_root(self, directory: str) -> bool:
         real = os.path.realpath(directory)
@@ -392,6 +424,7 @@ class FilesystemStore(FSSpecStore):
         if directory:
             try:
                 self._check_valid_key(directory)
+                self._checked_path(directory)
             except InvalidKeyError:
                 return iter(())
             if not self._inside_root(self._base + directory):
@@ -442,10 +475,21 @@ class FilesystemStore(FSSpecStore):
             fsync = parse_bool(fsync, "fsync")
         return cls(path, perm=params.get("perm"), fsync=fsync)
 
-    # One file per key: the bulk operations are loops, like the base class's.
+    # One file per key: the bulk operations are loops, like the base class's, after every
+    # key was checked to fit in a path, so that a refused key leaves the others untouched.
     _get_many = KeyValueStore._get_many
-    _put_many = KeyValueStore._put_many
-    _delete_many = KeyValueStore._delete_many
+
+    def _put_many(self, items: Mapping[str, bytes]) -> None:
+        for key in items:
+            if len(key) > _NAME_MAX or len(key) > self._room:
+                self._check_length(key)
+        KeyValueStore._put_many(self, items)
+
+    def _delete_many(self, keys: list[str]) -> None:
+        for key in keys:
+            if len(key) > _NAME_MAX or len(key) > self._room:
+                self._check_length(key)
+        KeyValueStore._delete_many(self, keys)
 
 
 class WebFilesystemStore(FilesystemStore):

@@ -39,6 +39,7 @@ from minimalkv_fsspec._files import BytesValueFile, StreamValueFile
 from minimalkv_fsspec._mixins import ExtendedKeyspaceMixin
 from minimalkv_fsspec._store import CHUNK_SIZE
 from minimalkv_fsspec.backends.adapters._base import FSSpecStore, abandon_upload
+from minimalkv_fsspec.backends.adapters.filesystem import _NAME_MAX, check_path_length, path_room
 from minimalkv_fsspec.exceptions import (
     BackendError,
     BucketNotFoundError,
@@ -467,7 +468,7 @@ class ManagedFSSpecStore(FSSpecStore):
         """
         try:
             yield
-        except KeyError:
+        except (KeyError, InvalidKeyError):  # a key the backend cannot hold is invalid, not a failure
             raise
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
             self._confirm_root()
@@ -998,8 +999,17 @@ class GenericFSSpecStore(ManagedFSSpecStore):
         else:
             super()._put(key, data)
 
+    def _path(self, key: str) -> str:
+        if len(key) > _NAME_MAX and self._writes_in_place:
+            # A local disk limits names and paths: such a key is refused, not an OSError (or a
+            # RecursionError of makedirs) half-way through an operation.
+            check_path_length(key, path_room(self._base), self.root)
+        return super()._path(key)
+
     def _put_many(self, items: Mapping[str, bytes]) -> None:
         if self._writes_in_place:
+            for key in items:
+                self._path(key)  # refuse every key before writing any
             for key, data in items.items():
                 self._put(key, data)
         else:

@@ -1,0 +1,43 @@
+"""Bugs the hostile-key corpus found (tests/reliability/test_hostile_keys.py), one test each."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from minimalkv_fsspec import get_store_from_url
+
+
+@pytest.mark.parametrize("scheme", ["fs", "hfs", "fsspec+file", "hfsspec+file"])
+def test_a_key_too_long_for_a_file_is_an_invalid_key_everywhere(tmp_path: Path, scheme: str) -> None:
+    # Was an OSError (ENAMETOOLONG) from some operations, a RecursionError from others, and
+    # put_many wrote the keys before the long one.
+    store = get_store_from_url(f"{scheme}://{tmp_path}/root?auto_mkdir=true")
+    store.put("k" * 255, b"longest name")
+    for key in ["k" * 256, "%2e" * 100] + (["d/" + "s" * 256, "d/" * 2100 + "x"] if scheme.startswith("h") else []):
+        calls: list[Callable[[str], Any]] = [
+            lambda key: store.put(key, b"x"), store.get, lambda key: key in store, store.delete, store.open,
+            lambda key: store.copy("k" * 255, key), lambda key: store.put_many({"first": b"1", key: b"x"}),
+            lambda key: store.delete_many(["k" * 255, key]),
+        ]
+        for call in calls:
+            with pytest.raises(ValueError, match="too long|longer than"):
+                call(key)
+        assert store.keys(key) == []
+    assert store.keys() == ["k" * 255]
+    assert store.get("k" * 255) == b"longest name"
+
+
+def test_generic_stores_list_nothing_below_a_folder_that_is_no_key(tmp_path: Path) -> None:
+    # A NUL in the folder of a prefix was a BackendError from the local filesystem.
+    for url in (f"hfsspec+file://{tmp_path}/root?auto_mkdir=true", f"hfsspec+memory://{uuid.uuid4().hex}/root"):
+        store = get_store_from_url(url)
+        store.put("a/b", b"1")
+        for prefix in ("a\x00/", "a/../", "a//b", "./a", "a/./"):
+            assert store.keys(prefix) == []
+            assert list(store.iter_prefixes("/", prefix)) == []
+        assert store.keys("a/") == ["a/b"]
