@@ -32,6 +32,17 @@ def test_a_key_too_long_for_a_file_is_an_invalid_key_everywhere(tmp_path: Path, 
     assert store.get("k" * 255) == b"longest name"
 
 
+def test_a_deeply_nested_git_key_is_refused(tmp_path: Path) -> None:
+    # Was a RecursionError while the nested trees were built.
+    store = get_store_from_url(f"hgit://{tmp_path}/repo.git")
+    store.put("d/" * 255 + "x", b"deep")
+    with pytest.raises(ValueError, match="256"):
+        store.put("d/" * 256 + "x", b"deeper")
+    with pytest.raises(ValueError, match="256"):
+        store.get("d/" * 2100 + "x")
+    assert store.keys() == ["d/" * 255 + "x"]
+
+
 def test_generic_stores_list_nothing_below_a_folder_that_is_no_key(tmp_path: Path) -> None:
     # A NUL in the folder of a prefix was a BackendError from the local filesystem.
     for url in (f"hfsspec+file://{tmp_path}/root?auto_mkdir=true", f"hfsspec+memory://{uuid.uuid4().hex}/root"):

@@ -39,6 +39,8 @@ Tree = Any
 __all__ = ["GitCommitStore", "HGitCommitStore"]
 
 _BLOB_MODE = 0o100644
+# Trees are built recursively, one Python frame per level: far below the recursion limit and git's own.
+_MAX_DEPTH = 256
 _TREE_MODE = 0o040000
 _ATTEMPTS = 200
 # Names git refuses in a tree (fsck's hasDotgit, gitmodules checks), also under
@@ -474,11 +476,17 @@ class GitCommitStore(CopyMixin, KeyValueStore):
 
 
 class HGitCommitStore(ExtendedKeyspaceMixin, GitCommitStore):
-    """A :class:`GitCommitStore` whose keys may hold ``/`` (nested trees) and spaces."""
+    """A :class:`GitCommitStore` whose keys may hold ``/`` (nested trees) and spaces.
+
+    A key may have at most 256 ``/``-separated parts.
+    """
 
     def _check_valid_key(self, key: Any) -> None:
         check_extended_key(key)
-        if any(_is_reserved(segment) for segment in key.split("/")):
+        segments = key.split("/")
+        if len(segments) > _MAX_DEPTH:
+            raise InvalidKeyError(f"invalid key {key[:40]!r}...: more than {_MAX_DEPTH} '/'-separated parts")
+        if any(_is_reserved(segment) for segment in segments):
             raise InvalidKeyError(f"invalid key {key!r}: git does not allow this name in a tree")
 
 
