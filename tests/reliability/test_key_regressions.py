@@ -43,6 +43,21 @@ def test_a_deeply_nested_git_key_is_refused(tmp_path: Path) -> None:
     assert store.keys() == ["d/" * 255 + "x"]
 
 
+def test_sql_prefixes_that_no_key_can_start_with_list_nothing(request: pytest.FixtureRequest) -> None:
+    # PostgreSQL refused a NUL in the LIKE pattern and MariaDB's driver a lone surrogate: OSErrors.
+    for url in ("sql+sqlite://", f"hsql+{request.getfixturevalue('postgres_server')['url']}?table=t_prefixes",
+                f"sql+{request.getfixturevalue('mariadb_server')['url']}?table=t_prefixes"):
+        store = get_store_from_url(url)
+        try:
+            store.put("key", b"value")
+            for prefix in ("\x00", "k\x00", "k\udcff", "\u212a", "k\n"):
+                assert store.keys(prefix) == []
+            assert store.keys("k") == ["key"]
+        finally:
+            store.delete("key")
+            store.close()
+
+
 def test_generic_stores_list_nothing_below_a_folder_that_is_no_key(tmp_path: Path) -> None:
     # A NUL in the folder of a prefix was a BackendError from the local filesystem.
     for url in (f"hfsspec+file://{tmp_path}/root?auto_mkdir=true", f"hfsspec+memory://{uuid.uuid4().hex}/root"):

@@ -30,6 +30,7 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
 from minimalkv_fsspec._files import BytesValueFile
+from minimalkv_fsspec._keys import VALID_KEY_RE_EXTENDED
 from minimalkv_fsspec._mixins import CopyMixin, ExtendedKeyspaceMixin
 from minimalkv_fsspec._store import KeyValueStore
 from minimalkv_fsspec.exceptions import BackendError, InvalidKeyError, StoreUrlError
@@ -313,6 +314,9 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
         OSError
             If the database fails.
         """
+        if prefix and VALID_KEY_RE_EXTENDED.fullmatch(prefix) is None:
+            # No key holds such a character; the database might refuse it (NUL, lone surrogates).
+            return iter(())
         query = sa.select(self.table.c.key)
         if prefix:
             query = query.where(self.table.c.key.startswith(prefix, autoescape=True))
