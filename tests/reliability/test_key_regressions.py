@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -67,3 +68,11 @@ def test_generic_stores_list_nothing_below_a_folder_that_is_no_key(tmp_path: Pat
             assert store.keys(prefix) == []
             assert list(store.iter_prefixes("/", prefix)) == []
         assert store.keys("a/") == ["a/b"]
+
+
+def test_urls_of_generic_stores_are_percent_encoded(tmp_path: Path) -> None:
+    # "file:///root/%2e%2e/x" named "/x" outside the root, and "%00" a NUL.
+    store = get_store_from_url(f"hfsspec+file://{tmp_path}/root?auto_mkdir=true")
+    for key in ("%2e%2e/x", "%00", "a b?#c", "%2F"):
+        store.put(key, b"1")
+        assert unquote(urlsplit(store.url_for(key)).path) == f"{tmp_path}/root/{key}"

@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
+from urllib.parse import quote
 
 from minimalkv_fsspec._files import BytesValueFile, StreamValueFile
 from minimalkv_fsspec._mixins import CopyMixin, UrlMixin
@@ -255,7 +256,9 @@ class FSSpecStore(CopyMixin, UrlMixin, KeyValueStore):
         try:
             return str(self.fs.sign(self._path(key), expiration=self.url_valid_time))
         except NotImplementedError:
-            return str(self.fs.unstrip_protocol(self._path(key)))
+            # Percent-encoded, so that a key such as "%2e%2e/x" names its own file, not "../x".
+            protocol, separator, path = str(self.fs.unstrip_protocol(self._path(key))).partition("://")
+            return protocol + separator + quote(path, safe="/:@")
 
     def _get_many(self, keys: list[str]) -> dict[str, bytes]:
         # cat_ranges, not cat: cat() expands globs and on_error="omit" would hide outages.

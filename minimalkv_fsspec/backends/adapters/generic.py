@@ -560,10 +560,7 @@ class ManagedFSSpecStore(FSSpecStore):
 
     def _url_for(self, key: str) -> str:
         with self._translate(key):
-            try:
-                return str(self.fs.sign(self._path(key), expiration=self.url_valid_time))
-            except NotImplementedError:
-                return str(self.fs.unstrip_protocol(self._path(key)))
+            return super()._url_for(key)
 
     def _get_many(self, keys: list[str]) -> dict[str, bytes]:
         # cat_ranges runs one fetch per path, concurrently on async filesystems, and
