@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 
@@ -76,3 +76,39 @@ def test_urls_of_generic_stores_are_percent_encoded(tmp_path: Path) -> None:
     for key in ("%2e%2e/x", "%00", "a b?#c", "%2F"):
         store.put(key, b"1")
         assert unquote(urlsplit(store.url_for(key)).path) == f"{tmp_path}/root/{key}"
+
+
+def _bucket_stores(request: pytest.FixtureRequest) -> list[Any]:
+    """An S3 and an Azure store (extended keyspace) in new buckets, the Azure one below a folder."""
+    import boto3
+
+    moto, azurite = request.getfixturevalue("moto_server"), request.getfixturevalue("azurite")
+    bucket = f"regress-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=moto["endpoint_url"], aws_access_key_id="raw", aws_secret_access_key="raw",
+                 region_name="us-east-1").create_bucket(Bucket=bucket)
+    host = moto["endpoint_url"].split("://", 1)[1]
+    key = quote(azurite["account_key"], safe="")
+    return [
+        get_store_from_url(f"hs3://testing:testing@{host}/{bucket}/root/?force_bucket_suffix=false&is_secure=false"),
+        get_store_from_url(f"hazure://{azurite['account_name']}:{key}@{bucket}/root"
+                           f"?blob_endpoint={azurite['blob_endpoint']}"),
+    ]
+
+
+def test_bucket_prefixes_that_no_key_can_start_with_list_nothing(request: pytest.FixtureRequest) -> None:
+    # A lone surrogate was a BackendError (UnicodeEncodeError), and Azurite took the request
+    # path normalised from "x/./" for a forged signature: a StoreAccessDeniedError.
+    for store in _bucket_stores(request):
+        store.put("x/y", b"1")
+        for prefix in ("x\udcff", "\ud800", "x/./", "x//", "x/../", "x\x00/"):
+            assert store.keys(prefix) == []
+        assert store.keys("x/") == ["x/y"]
+
+
+def test_an_azure_blob_named_like_the_store_folder_hides_no_keys(request: pytest.FixtureRequest) -> None:
+    # adlfs's find() answered only the blob "root" for the folder "root/": keys() was empty.
+    store = _bucket_stores(request)[1]
+    store.put("key", b"1")
+    store.fs.pipe_file(f"{store.container}/root", b"a blob beside the folder")
+    assert store.keys() == ["key"]
+    assert store.keys("k") == ["key"]

@@ -371,6 +371,25 @@ class AzureBlockBlobStore(BucketStore):
 
         self._run(create)
 
+    def _find(self, directory: str, stem: str) -> list[str]:
+        # adlfs's find() answers only the blob when one is named like the folder ("root" beside
+        # "root/key"), which would hide every key: list the names with the prefix instead.
+        folder = directory[len(self._bucket) + 1 :]
+        name_prefix = f"{folder}/{stem}" if folder else stem
+
+        async def listing() -> list[str]:
+            from azure.core.exceptions import ResourceNotFoundError
+
+            container = self.fs.service_client.get_container_client(self._bucket)
+            blobs = container.list_blobs(name_starts_with=name_prefix or None, include=["metadata"])
+            try:
+                return [f"{self._bucket}/{blob.name}" async for blob in blobs
+                        if (blob.metadata or {}).get("hdi_isfolder") != "true"]  # folder markers are no values
+            except ResourceNotFoundError as exc:
+                raise FileNotFoundError(self._bucket) from exc
+
+        return self._run(listing)  # type: ignore[no-any-return]
+
     def _list_delimited(self, name_prefix: str, delimiter: str) -> Iterator[tuple[str, bool]]:
         async def walk() -> list[tuple[str, bool]]:
             from azure.core.exceptions import ResourceNotFoundError

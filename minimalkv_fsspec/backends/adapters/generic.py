@@ -36,6 +36,7 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 from urllib.parse import quote
 
 from minimalkv_fsspec._files import BytesValueFile, StreamValueFile
+from minimalkv_fsspec._keys import VALID_KEY_RE_EXTENDED
 from minimalkv_fsspec._mixins import ExtendedKeyspaceMixin
 from minimalkv_fsspec._store import CHUNK_SIZE
 from minimalkv_fsspec.backends.adapters._base import FSSpecStore, abandon_upload
@@ -723,10 +724,15 @@ class BucketStore(ManagedFSSpecStore):
 
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
         """Iterate over the keys that start with *prefix*, listed by the server's prefix filter."""
+        folder = prefix.rpartition("/")[0]
+        if prefix and (VALID_KEY_RE_EXTENDED.fullmatch(prefix) is None or (folder and not self._is_key(folder))):
+            # No key starts so (a character no key holds, a "." or "//" folder); the server might
+            # refuse the request or normalise the name.
+            return
         directory, _, stem = (self._base + prefix).rpartition("/")
         with self._translate(prefix):
             try:
-                paths = self.fs.find(directory, prefix=stem)
+                paths = self._find(directory, stem)
             except FileNotFoundError:
                 paths = []
             if not paths:
@@ -735,6 +741,17 @@ class BucketStore(ManagedFSSpecStore):
             key = self._key_of(path)
             if key is not None and key.startswith(prefix):
                 yield key
+
+    def _is_key(self, text: str) -> bool:
+        try:
+            self._check_valid_key(text)
+        except InvalidKeyError:
+            return False
+        return True
+
+    def _find(self, directory: str, stem: str) -> list[str]:
+        """Return the paths of the objects below *directory* (``bucket/folder``) whose names start with *stem*."""
+        return list(self.fs.find(directory, prefix=stem))
 
     def _list_delimited(self, name_prefix: str, delimiter: str) -> Iterator[tuple[str, bool]]:
         """Yield ``(name, is_common_prefix)`` for one delimiter listing of the bucket.
