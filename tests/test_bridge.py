@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import pickle
 import tracemalloc
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -619,9 +621,15 @@ def test_url_to_fs_and_fsspec_open() -> None:
 def test_fsspec_url_chaining(cache: str, tmp_path: Path) -> None:
     store = HDictStore({"d/k.csv": b"a,b\n1,2\n"})
     options = {"minimalkv": {"store": store}, cache: {"cache_storage": str(tmp_path / "cache")}}
-    with fsspec.open(f"{cache}::minimalkv://d/k.csv", "rb", **options) as file:
-        assert file.read() == b"a,b\n1,2\n"
-    frame = pd.read_csv(f"{cache}::minimalkv://d/k.csv", storage_options=options)
+    with warnings.catch_warnings():
+        # fsspec's blockcache never closes the file under its mmap
+        # (fsspec/filesystem_spec#849): let it go here, not in a later test.
+        warnings.filterwarnings("ignore", "unclosed file", ResourceWarning)
+        with fsspec.open(f"{cache}::minimalkv://d/k.csv", "rb", **options) as file:
+            assert file.read() == b"a,b\n1,2\n"
+        frame = pd.read_csv(f"{cache}::minimalkv://d/k.csv", storage_options=options)
+        del file
+        gc.collect()
     assert frame.to_dict("list") == {"a": [1], "b": [2]}
 
 
