@@ -1,10 +1,46 @@
-"""Root pytest configuration: doctest namespace for the documentation examples."""
+"""Root pytest configuration: the ``--long`` option, the model-check report, the doctest namespace."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--long",
+        action="store_true",
+        default=False,
+        help="run the long checks: 10,000 model-check sequences per store instead of 200",
+    )
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """List, per store suite, the model-check sequences run and the divergences from the model.
+
+    Each ``test_behaves_like_a_dict`` records its counts in the report's user properties,
+    which also travel back from pytest-xdist workers.
+    """
+    rows = []
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", None) != "call":
+                continue
+            for name, value in getattr(report, "user_properties", ()):
+                if name == "model_check":
+                    rows.append((report.nodeid.replace("::test_behaves_like_a_dict", ""), *value))
+    if not rows:
+        return
+    rows.sort()
+    terminalreporter.write_sep("=", "model check: random operation sequences compared with a dict")
+    for suite, sequences, divergences in rows:
+        terminalreporter.write_line(f"{suite}: {sequences} sequences, {divergences} divergences")
+    total_sequences = sum(row[1] for row in rows)
+    total_divergences = sum(row[2] for row in rows)
+    terminalreporter.write_line(
+        f"total: {len(rows)} stores, {total_sequences} sequences, {total_divergences} divergences"
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -20,8 +20,12 @@ the backend directly (a file, a dict, a Redis key), bypassing the store::
         def side_put(self, store, key, value):
             store.d[key] = value
 
-Stores with a time to live add :class:`TTLStoreTests`. The suite needs pytest and
-hypothesis (the ``dev`` extra).
+Besides single operations, the suite checks random operation sequences against a
+dict (a hypothesis state machine, 200 sequences; 10,000 with ``pytest --long`` where
+the ``conftest.py`` adds that option) and 8 threads and 4 processes working on the
+same keys; class attributes of :class:`StoreTests` tune both. Stores with a time to
+live add :class:`TTLStoreTests`. The suite needs pytest and hypothesis (the ``dev``
+extra).
 """
 
 from minimalkv_fsspec.testing.store import StoreTests

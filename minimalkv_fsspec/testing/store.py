@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import multiprocessing
 import os
 import pickle
+import random
+import sys
+import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -19,7 +24,7 @@ from minimalkv_fsspec.testing.keys import (
     VALID_KEYS,
     VALID_SINGLE_CHARACTERS,
 )
-from minimalkv_fsspec.testing.stateful import run_model_check
+from minimalkv_fsspec.testing.stateful import ModelCheckTally, run_model_check
 
 MiB = 1024 * 1024
 
@@ -102,16 +107,37 @@ class StoreTests:
         Whether the store accepts ``/`` and space in keys; ``None`` asks the store.
     ``large_value_size``
         Bytes of the streamed large-value test (64 MiB by default).
-    ``stateful_examples``
-        How many random operation sequences the model check runs.
     ``file_and_directory_keys``
         Whether ``a`` and ``a/b`` can be stored at once; a filesystem cannot.
+    ``stateful_examples``, ``stateful_examples_long``, ``stateful_steps``
+        How many random operation sequences the model check runs (200; 10,000 under
+        ``pytest --long``, an option the project's root ``conftest.py`` adds), and the
+        most operations in one sequence (10).
+    ``concurrency_threads``, ``concurrency_processes``, ``concurrency_operations``, ``concurrency_value_size``
+        The concurrency tests: 8 threads share the store, and 4 processes each use an
+        unpickled copy of it; each worker runs 40 random operations on three shared keys
+        with self-checking values of up to 64 KiB.
+    ``shared_between_processes``
+        False for a store that lives in one process's memory (a dict, fsspec's memory
+        filesystem): such a suite has no process test at all, rather than a skipped one.
+    ``process_start_method``
+        How the processes start: ``"fork"`` on Linux (fast; each process still works on
+        its own unpickled store, never on clients inherited from the parent), else
+        ``"spawn"``.
     """
 
     extended_keys: bool | None = None
     file_and_directory_keys: bool = True
     large_value_size: int = 64 * MiB
-    stateful_examples: int = 25
+    stateful_examples: int = 200
+    stateful_examples_long: int = 10_000
+    stateful_steps: int = 10
+    concurrency_threads: int = 8
+    concurrency_processes: int = 4
+    concurrency_operations: int = 40
+    concurrency_value_size: int = 64 * 1024
+    shared_between_processes: bool = True
+    process_start_method: str = "fork" if sys.platform.startswith("linux") else "spawn"
 
     # -- what a backend provides ------------------------------------------------
 
@@ -227,8 +253,9 @@ class StoreTests:
         assert sorted(store.iter_prefixes("/", prefix="dir/")) == ["dir/sub/", "dir/two"]
         assert "dir" not in store
         assert "dir/sub" not in store
-        with pytest.raises(KeyError):
-            store.get("dir/sub")
+        for call in (store.get, store.open, lambda key: store.get_file(key, io.BytesIO())):
+            with pytest.raises(KeyError):
+                call("dir/sub")
         store.delete("dir/sub/one")
         assert sorted(store.keys()) == ["dir space/three", "dir/two"]
 
@@ -413,7 +440,138 @@ class StoreTests:
 
     # -- model check ----------------------------------------------------------------------------------
 
-    def test_behaves_like_a_dict(self, store: Any) -> None:
-        run_model_check(
-            store, self.side_get, self._extended(store), self.stateful_examples, self.file_and_directory_keys
-        )
+    def test_behaves_like_a_dict(self, store: Any, request: pytest.FixtureRequest) -> None:
+        long_run = request.config.getoption("long", default=False)
+        tally = ModelCheckTally()
+        try:
+            run_model_check(
+                store,
+                self.side_get,
+                self._extended(store),
+                self.stateful_examples_long if long_run else self.stateful_examples,
+                self.file_and_directory_keys,
+                steps=self.stateful_steps,
+                tally=tally,
+            )
+        finally:
+            # The root conftest.py sums these up at the end of the run.
+            request.node.user_properties.append(("model_check", (tally.sequences, tally.divergences)))
+
+    # -- concurrency ----------------------------------------------------------------------------------
+
+    def test_threads_see_only_whole_values(self, store: Any, tmp_path: Any) -> None:
+        run = _Hammer(os.urandom(8).hex().encode(), self.concurrency_operations, self.concurrency_value_size)
+        with ThreadPoolExecutor(self.concurrency_threads) as pool:
+            futures = [pool.submit(run, store, worker, str(tmp_path)) for worker in range(self.concurrency_threads)]
+            problems = [problem for future in futures for problem in future.result()]
+        assert not problems, "\n".join(problems)
+        self._assert_settled(store, run)
+
+    def test_processes_see_only_whole_values(self, store: Any, tmp_path: Any) -> None:
+        run = _Hammer(os.urandom(8).hex().encode(), self.concurrency_operations, self.concurrency_value_size)
+        # Pickled before the fork: a store may keep its credentials in the pickling process,
+        # where a forked child finds them.
+        pickled = pickle.dumps(store)
+        arguments = [(run, pickled, worker, str(tmp_path)) for worker in range(self.concurrency_processes)]
+        context = multiprocessing.get_context(self.process_start_method)
+        with warnings.catch_warnings():
+            # Python >= 3.12 warns that fork() copies a threaded process (the cloud stores run an
+            # event loop thread); the children use only the store they unpickle, never inherited clients.
+            warnings.filterwarnings("ignore", r".*fork\(\) may lead to deadlocks", DeprecationWarning)
+            with context.Pool(self.concurrency_processes) as pool:
+                # A deadlocked worker fails the test instead of hanging the run.
+                results = pool.starmap_async(_hammer_a_clone, arguments).get(_PROCESS_DEADLINE)
+        problems = [problem for worker_problems in results for problem in worker_problems]
+        assert not problems, "\n".join(problems)
+        self._assert_settled(store, run)
+
+    def _assert_settled(self, store: Any, run: _Hammer) -> None:
+        """Once the workers are done, each surviving key holds a whole value, through the store and the side door."""
+        listed = store.keys()
+        assert len(listed) == len(set(listed)), f"keys() repeats a key: {listed}"
+        assert set(listed) <= set(_HAMMERED_KEYS), f"keys() lists keys nobody wrote: {listed}"
+        for key in listed:
+            for problem in (run.problem(key, store.get(key)), run.problem(key, self.side_get(store, key))):
+                assert problem is None, problem
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.shared_between_processes:
+            # No such test in this suite at all (rather than a skipped one).
+            cls.test_processes_see_only_whole_values = None  # type: ignore[assignment]
+
+
+_HAMMERED_KEYS = ["shared0", "shared1", "shared2"]
+_PROCESS_DEADLINE = 600  # seconds
+
+
+class _Hammer:
+    """One worker's random operations on a few shared keys; values check themselves.
+
+    A value is a SHA-256 digest followed by the data it is the digest of, and the data
+    starts with the test's nonce: a torn, mixed or foreign value fails the check.
+    """
+
+    def __init__(self, nonce: bytes, operations: int, max_size: int) -> None:
+        self.nonce = nonce
+        self.operations = operations
+        self.max_size = max_size
+
+    def value(self, rng: random.Random, worker: int, number: int) -> bytes:
+        data = self.nonce + f":{worker}:{number}:".encode()
+        size = rng.randrange(self.max_size + 1)
+        data += (hashlib.sha256(data).digest() * (size // 32 + 1))[:size]
+        return hashlib.sha256(data).digest() + data
+
+    def problem(self, key: str, value: bytes | None) -> str | None:
+        """Return what is wrong with *value* read under *key*, or None if a writer wrote it whole."""
+        if value is None:
+            return None
+        if hashlib.sha256(value[32:]).digest() != value[:32] or not value[32:].startswith(self.nonce):
+            return f"{key}: {len(value)} bytes that no writer wrote whole"
+        return None
+
+    def __call__(self, store: Any, worker: int, scratch: str) -> list[str]:
+        rng = random.Random(self.nonce + bytes([worker]))  # other interleavings in every run
+        problems: list[str] = []
+        for number in range(self.operations):
+            key = rng.choice(_HAMMERED_KEYS)
+            action = rng.choice(["put", "put_file", "get", "open", "get_many", "delete"])
+            read: list[tuple[str, bytes]] = []
+            try:
+                if action == "put":
+                    store.put(key, self.value(rng, worker, number))
+                elif action == "put_file":
+                    if number % 2:
+                        store.put_file(key, io.BytesIO(self.value(rng, worker, number)))
+                    else:
+                        # A fresh file each time: a store may move the file instead of copying it.
+                        source = os.path.join(scratch, f"source-{os.getpid()}-{worker}-{number}")
+                        with open(source, "wb") as file:
+                            file.write(self.value(rng, worker, number))
+                        store.put_file(key, source)
+                elif action == "get":
+                    read.append((key, store.get(key)))
+                elif action == "open":
+                    with store.open(key) as file:
+                        read.append((key, file.read()))
+                elif action == "get_many":
+                    read.extend(store.get_many(_HAMMERED_KEYS).items())
+                else:
+                    store.delete(key)
+            except KeyError:
+                if action not in ("get", "open"):
+                    problems.append(f"{action}({key!r}) raised KeyError")
+            except Exception as exc:  # noqa: BLE001 -- every other exception is a finding
+                problems.append(f"{action}({key!r}) raised {type(exc).__name__}: {exc}")
+            problems.extend(problem for problem in (self.problem(*item) for item in read) if problem)
+        return problems
+
+
+def _hammer_a_clone(run: _Hammer, pickled_store: bytes, worker: int, scratch: str) -> list[str]:
+    """Hammer an unpickled clone of the store: a process never uses clients inherited by fork."""
+    store = pickle.loads(pickled_store)
+    try:
+        return run(store, worker, scratch)
+    finally:
+        store.close()

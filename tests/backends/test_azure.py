@@ -57,7 +57,7 @@ def drop(azurite: dict[str, Any], container: str) -> None:
 
 class TestAzureBlockBlobStore(StoreTests):
     store_class: type[AzureBlockBlobStore] = AzureBlockBlobStore
-    stateful_examples = 8  # every step is a few HTTP requests to the emulator
+    stateful_steps = 5  # every step is a few HTTP requests to the emulator
 
     @pytest.fixture
     def store(self, azurite: dict[str, Any]) -> Iterator[AzureBlockBlobStore]:
@@ -86,8 +86,6 @@ class TestHAzureBlockBlobStore(TestAzureBlockBlobStore):
 
 class TestAzureChecksumStore(TestAzureBlockBlobStore):
     """With ``checksum=True`` every upload carries its MD5, and reads verify it."""
-
-    stateful_examples = 3
 
     @pytest.fixture
     def store(self, azurite: dict[str, Any]) -> Iterator[AzureBlockBlobStore]:

@@ -35,6 +35,7 @@ def _fsspec_schemes() -> None:
 class TestGenericMemoryStore(StoreTests):
     store_class: type[GenericFSSpecStore] = GenericFSSpecStore
     file_and_directory_keys = False  # fsspec's memory filesystem refuses a file below a file
+    shared_between_processes = False  # and lives in one process
 
     @pytest.fixture
     def store(self) -> Iterator[GenericFSSpecStore]:

@@ -19,6 +19,7 @@ class HFSSpecStore(ExtendedKeyspaceMixin, FSSpecStore):
 
 class TestFSSpecMemoryStore(StoreTests):
     file_and_directory_keys = False
+    shared_between_processes = False  # fsspec's memory filesystem lives in one process
     store_class: type[FSSpecStore] = FSSpecStore
 
     @pytest.fixture

@@ -64,6 +64,8 @@ def make_repo(path: Path, *, bare: bool, branch: str) -> Path:
 class GitSideDoor(StoreTests):
     """Reads with dulwich and writes with git plumbing, bypassing the store."""
 
+    stateful_steps = 5  # every write is a commit
+
     def side_get(self, store: Any, key: str) -> bytes | None:
         from dulwich.repo import Repo
 

@@ -11,6 +11,8 @@ from minimalkv_fsspec.testing import StoreTests
 
 
 class TestDictStore(StoreTests):
+    shared_between_processes = False  # the dict lives in one process
+
     @pytest.fixture
     def store(self) -> DictStore:
         return DictStore()

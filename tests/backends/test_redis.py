@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import io
-import multiprocessing
 import pickle
 import shutil
-import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -332,42 +330,3 @@ def test_dead_server_is_oserror_not_keyerror() -> None:
         assert not isinstance(info.value, KeyError)
         assert "Dead-pw-1" not in str(info.value)
         assert info.value.__cause__ is not None
-
-
-# -- concurrency ------------------------------------------------------------------------------
-
-VALUES = [bytes([n]) * (256 * 1024) for n in range(1, 9)]
-
-
-def _hammer(store: Any, rounds: int, seed: int) -> list[str]:
-    problems: list[str] = []
-    for number in range(rounds):
-        key = f"shared{number % 3}"
-        store.put(key, VALUES[(seed + number) % len(VALUES)])
-        try:
-            value = store.get(key)
-        except KeyError:
-            problems.append(f"{key} vanished")
-            continue
-        if value not in VALUES:
-            problems.append(f"{key}: torn value of {len(value)} bytes")
-    return problems
-
-
-def test_threads_see_only_whole_values(redis_client: Any) -> None:
-    store = RedisStore(redis_client)
-    results: list[list[str]] = []
-    threads = [threading.Thread(target=lambda seed=seed: results.append(_hammer(store, 30, seed))) for seed in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert results == [[]] * 8
-
-
-def test_processes_see_only_whole_values(redis_client: Any) -> None:
-    store = RedisStore(redis_client)
-    with multiprocessing.get_context("spawn").Pool(4) as pool:
-        results = pool.starmap(_hammer, [(store, 30, seed) for seed in range(4)])
-    assert results == [[]] * 4
-    assert sorted(store.keys()) == ["shared0", "shared1", "shared2"]

@@ -71,7 +71,7 @@ def empty_bucket(client: Any, bucket: str) -> None:
 
 class TestS3FSStore(StoreTests):
     store_class: type[S3FSStore] = S3FSStore
-    stateful_examples = 8  # every step is a few HTTP requests to the emulator
+    stateful_steps = 5  # every step is a few HTTP requests to the emulator
 
     @pytest.fixture
     def store(self, moto_server: dict[str, Any]) -> Iterator[S3FSStore]:
