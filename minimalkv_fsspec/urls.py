@@ -42,7 +42,7 @@ __all__ = [
 ENTRY_POINT_GROUP = "minimalkv_fsspec.stores"
 """The entry-point group through which other packages register store schemes."""
 
-_SCHEME_RE = re.compile(r"^[a-z][a-z0-9.+-]*$")
+_SCHEME_RE = re.compile(r"[a-z][a-z0-9.+-]*\Z")  # \Z, not "$", which would let a final newline in
 _TRUE = frozenset({"true", "1", "yes", "on", ""})
 _FALSE = frozenset({"false", "0", "no", "off"})
 

@@ -70,6 +70,14 @@ def test_malformed_urls_raise_valueerror_naming_the_problem(url: str, message: s
         get_store_from_url(url)
 
 
+def test_scheme_names_end_where_they_seem_to() -> None:
+    # The pattern ended in "$", which matches before a final newline.
+    with pytest.raises(ValueError, match="invalid scheme name"):
+        register_scheme("thirdparty\n", _ThirdPartyStore)
+    with pytest.raises(ValueError, match="invalid scheme"):
+        url2dict("fs\n+readonly://x")
+
+
 def test_errors_never_repeat_secrets() -> None:
     for url in ("nosuch://user:s3cr3t@host/x", "redis://user:s3cr3t@host:bad/0", "memory://u:s3cr3t@x#wrap:nope"):
         with pytest.raises(ValueError) as info:  # noqa: PT011 -- each URL fails differently
