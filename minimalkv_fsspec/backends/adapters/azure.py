@@ -54,7 +54,7 @@ __all__ = ["AzureBlockBlobStore", "HAzureBlockBlobStore", "KeySafeAzureBlobFileS
 _TRANSIENT = frozenset({"loop", "asynchronous", "skip_instance_cache"})
 # Connection-string fields that are credentials; the others (endpoints, account name) are not.
 _SECRET_FIELDS = frozenset({"accountkey", "sharedaccesssignature"})
-_CONTAINER_NAME = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+_CONTAINER_NAME = re.compile(r"(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]\Z")  # \Z: "$" lets a final newline in
 
 
 class KeySafeAzureBlobFileSystem(AzureBlobFileSystem):  # type: ignore[misc]

@@ -49,7 +49,7 @@ DEFAULT_TABLE = "kv"
 KEY_LENGTH = 250
 """The longest key the ``key`` column holds (minimalkv's ``String(250)``)."""
 
-_TABLE_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_TABLE_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}\Z")  # \Z: "$" would let a final newline in
 _MYSQL = frozenset({"mysql", "mariadb"})
 _ON_CONFLICT = frozenset({"postgresql", "sqlite"})
 # Keys per IN (...) list: far below every database's limit on bound parameters.
@@ -428,11 +428,17 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
                 options = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
             elif not create_if_missing and not url.database.startswith("file:") and not os.path.exists(url.database):
                 raise FileNotFoundError(f"SQLite database {url.database!r} does not exist (create_if_missing is false)")
-        engine = sa.create_engine(url, **options)
+        try:
+            engine = sa.create_engine(url, **options)
+        except sa_exc.ArgumentError as exc:  # an unknown dialect, or a URL it cannot use
+            raise StoreUrlError(f"invalid SQL store URL: {str(exc).splitlines()[0]}") from exc
         store = cls(engine, sa.MetaData(), tablename)
         store._engine_options = options
         try:
             store._prepare_table(create_if_missing)
+        except TypeError as exc:  # the driver's connect() refused an option of the URL's query
+            engine.dispose()
+            raise StoreUrlError(f"the database driver refused an option of the store URL: {exc}") from exc
         except BaseException:
             engine.dispose()
             raise
