@@ -28,3 +28,21 @@ def test_table_names_with_a_final_newline_are_refused() -> None:
         check_table_name("kv\n")
     with pytest.raises(ValueError, match="container name"):
         get_store_from_url("azure://acct:a2V5@abc%0A?blob_endpoint=http://127.0.0.1:1/acct")
+
+
+def test_gcs_credentials_missing_what_gcsfs_needs_are_value_errors() -> None:
+    # Were a KeyError ('refresh_token') from gcsfs, for the URL "gcs://e30=@bucket" ({}) among others.
+    import base64
+    import json
+
+    from minimalkv_fsspec.net.gcstore import GoogleCloudStore
+
+    private = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC-canary\n-----END PRIVATE KEY-----\n"
+    for info in ({}, {"client_id": "x"}, {"type": "service_account", "private_key": private}, [1, 2]):
+        text = base64.urlsafe_b64encode(json.dumps(info).encode()).decode()
+        with pytest.raises(ValueError, match="credentials") as raised:
+            get_store_from_url(f"gcs://{text}@bucket?endpoint_url=http://127.0.0.1:1")
+        assert "canary" not in str(raised.value)
+        if isinstance(info, dict):
+            with pytest.raises(ValueError, match="credentials lack"):
+                GoogleCloudStore(info, "bucket", endpoint_url="http://127.0.0.1:1")

@@ -65,13 +65,26 @@ def _decode_url_credentials(text: str) -> bytes | str:
         return text
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        json.loads(raw)
+        if not isinstance(json.loads(raw), dict):
+            raise ValueError("not a JSON object")
     except (binascii.Error, ValueError):
         raise StoreUrlError(
             "the user part of a gcs URL must be the urlsafe-base64 credentials JSON "
             "(base64.urlsafe_b64encode(Path(json_file).read_bytes())) or 'anon'"
         ) from None
     return raw
+
+
+def _check_credentials_fields(info: Mapping[str, Any]) -> None:
+    """Refuse credentials that gcsfs cannot use: it would raise KeyError for the first missing field."""
+    if info.get("type") == "service_account":
+        needed = ("client_email", "private_key", "token_uri")
+    else:
+        needed = ("refresh_token", "client_id", "client_secret")  # an authorized user
+    missing = [name for name in needed if name not in info]
+    if missing:
+        raise ValueError(f"GoogleCloudStore credentials lack {', '.join(missing)}: "
+                         "use a service account's or an authorized user's credentials JSON")
 
 
 class GoogleCloudStore(BucketStore):
@@ -148,6 +161,8 @@ class GoogleCloudStore(BucketStore):
                         project = json.load(file).get("project_id")
             token = credentials
         elif credentials is not None:
+            if isinstance(credentials, Mapping):
+                _check_credentials_fields(credentials)
             if isinstance(credentials, Mapping) and project is None:
                 project = credentials.get("project_id")
             if project is None:
