@@ -65,7 +65,10 @@ class RedisStore(TimeToLiveMixin, CopyMixin, KeyValueStore):
     redis
         A ``redis.Redis`` client (``redis.StrictRedis`` is the same class). A client
         made with ``decode_responses=True`` is replaced by an equivalent one that
-        returns bytes. The store pickles as the client's connection settings.
+        returns bytes. The store pickles as the client's connection settings; a
+        password only as a reference, which the process that pickled the store (or a
+        forked child) resolves, and any other process cannot: there the copy
+        connects without it.
     """
 
     def __init__(self, redis: redis_module.Redis) -> None:
@@ -91,14 +94,28 @@ class RedisStore(TimeToLiveMixin, CopyMixin, KeyValueStore):
 
     def __getstate__(self) -> dict[str, Any]:
         pool = self.redis.connection_pool
-        state = {key: value for key, value in self.__dict__.items() if key not in ("redis", "_has_copy_command")}
-        state["_connection"] = (pool.connection_class, _settings(pool.connection_kwargs))
+        skipped = ("redis", "_has_copy_command", "_password_secrets")
+        state = {key: value for key, value in self.__dict__.items() if key not in skipped}
+        settings = _settings(pool.connection_kwargs)
+        # Passwords travel as a reference that this process (and its forks) resolves while the store lives.
+        hidden = {name: settings.pop(name) for name in list(settings) if "password" in name and settings[name]}
+        state["_connection"] = (pool.connection_class, settings)
+        if hidden:
+            if self.__dict__.get("_password_secrets") is None:
+                from minimalkv_fsspec.backends.adapters.generic import Secrets
+
+                self._password_secrets = Secrets(hidden)
+            state["_secrets"] = self._password_secrets
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         import redis as redis_module
 
         connection_class, settings = state.pop("_connection")
+        secrets = state.pop("_secrets", None)
+        if secrets is not None:
+            settings.update(secrets.as_dict())
+            self._password_secrets = secrets
         self.__dict__.update(state)
         self.redis = redis_module.Redis(
             connection_pool=redis_module.ConnectionPool(connection_class=connection_class, **settings)

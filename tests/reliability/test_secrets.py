@@ -1,0 +1,213 @@
+"""Secrets: canary credentials in every URL form and constructor never come out of a store.
+
+Each test puts distinctive random canaries where credentials go (S3 key id, secret
+and session token; an Azure account key, in a connection string and a URL, and a SAS
+token; GCS service-account JSON as a file, a dict and in a URL; Redis and SQL
+passwords in URLs and clients) and then looks for them, and for their URL-encoded
+form, in:
+
+* ``repr`` and ``str`` of the store and of a decorator over it;
+* the bytes of ``pickle.dumps(store)``;
+* the text of every exception a failing operation raises, causes included (wrong
+  credentials against the emulators and servers, and an unreachable host);
+* every record logged while it all happens, with the root logger at DEBUG.
+
+The figures are printed at the end of the module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import pickle
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from minimalkv_fsspec import get_store_from_url
+from minimalkv_fsspec.decorator import PrefixDecorator
+from tests.fixtures.native_servers import free_port, start_redis
+
+
+@dataclass
+class Findings:
+    """The canaries of one test and every place they were looked for."""
+
+    canaries: list[str] = field(default_factory=list)
+    looked: dict[str, int] = field(default_factory=dict)
+    leaks: list[str] = field(default_factory=list)
+
+    def canary(self, kind: str) -> str:
+        """Return a new canary, distinctive and URL-safe."""
+        value = f"{kind}Canary{uuid.uuid4().hex[:20]}"
+        self.canaries.append(value)
+        return value
+
+    def add(self, value: str) -> str:
+        """Watch for *value* (a canary that has to have a format, such as a base64 key)."""
+        self.canaries.append(value)
+        return value
+
+    def look(self, where: str, text: str | bytes) -> None:
+        self.looked[where] = self.looked.get(where, 0) + 1
+        for canary in self.canaries:
+            for form in {canary, quote(canary, safe=""), quote(canary)}:
+                if (form.encode() if isinstance(text, bytes) else form) in text:
+                    context = text if isinstance(text, str) else text.decode("latin-1")
+                    position = context.find(form)
+                    self.leaks.append(f"{where}: {canary[:20]}... in {context[max(0, position - 80):position + 40]!r}")
+
+    def store(self, name: str, store: Any) -> Any:
+        """Look in the store's repr, str, pickle, and a decorator's repr; return the unpickled copy.
+
+        The copy is made in this process, where the pickled reference to the secrets resolves.
+        """
+        secrets = getattr(store, "_secrets", None)
+        self.look(f"repr/str ({name})", f"{store!r} {store} {PrefixDecorator('p-', store)!r} {secrets!r}")
+        pickled = pickle.dumps(store)
+        self.look(f"pickle ({name})", pickled)
+        return pickle.loads(pickled)
+
+    def fails(self, name: str, call: Callable[[], Any]) -> None:
+        """Run *call*, which must fail, and look in the whole exception text, causes included."""
+        try:
+            call()
+        except Exception as exc:  # noqa: BLE001 -- any failure, as long as it keeps the secrets
+            self.look(f"exception ({name})", "".join(traceback.format_exception(exc)) + repr(exc.args))
+        else:
+            self.leaks.append(f"{name}: did not fail")
+
+    def logs(self, caplog: pytest.LogCaptureFixture) -> None:
+        records = caplog.get_records("setup") + caplog.get_records("call")
+        assert records, "no log records were captured: the check would prove nothing"
+        for record in records:
+            text = record.getMessage()
+            if record.exc_info:
+                text += "".join(traceback.format_exception(*record.exc_info))
+            self.look(f"log records ({record.name})", text)
+
+
+FIGURES: dict[str, Findings] = {}
+
+
+@pytest.fixture
+def findings(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture) -> Iterator[Findings]:
+    """Canaries for one test; every log record of the test (root logger at DEBUG) is searched at the end."""
+    found = Findings()
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy")  # SQLAlchemy holds its loggers at WARNING otherwise
+    yield found
+    found.logs(caplog)
+    FIGURES[request.node.name] = found
+    assert not found.leaks, "\n".join(found.leaks[:20])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if not FIGURES:
+        return
+    canaries = sum(len(found.canaries) for found in FIGURES.values())
+    looked: dict[str, int] = {}
+    for found in FIGURES.values():
+        for where, count in found.looked.items():
+            kind = where.split(" (")[0]
+            looked[kind] = looked.get(kind, 0) + count
+    leaks = sum(len(found.leaks) for found in FIGURES.values())
+    line = (f"secrets: {canaries} canaries in {len(FIGURES)} tests, looked for in "
+            + ", ".join(f"{count:,} {kind}" for kind, count in sorted(looked.items()))
+            + f": {leaks} found")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            reporter.write_line("")
+            reporter.write_line(line)
+
+
+def _use(store: Any) -> None:
+    """Write, read, list and sign: every request a working store makes with its credentials."""
+    store.put("key", b"value")
+    assert store.get("key") == b"value"
+    assert store.get_many(["key", "missing"]) == {"key": b"value"}
+    assert "key" in store.keys()
+    with contextlib.suppress(AttributeError, NotImplementedError):
+        store.url_for("key")
+    with pytest.raises(KeyError):
+        store.get("missing")
+    store.delete("key")
+
+
+def _fail_everything(findings: Findings, name: str, store: Any, *, quick: bool = False) -> None:
+    """Every operation of a store whose credentials or host are wrong fails without naming them.
+
+    With *quick*, only a read (against an unreachable host each request is retried for seconds).
+    """
+    operations: list[tuple[str, Callable[[], Any]]] = [("get", lambda: store.get("key"))]
+    if not quick:
+        operations += [("put", lambda: store.put("key", b"v")), ("in", lambda: "key" in store), ("keys", store.keys),
+                       ("get_many", lambda: store.get_many(["key"])),
+                       ("put_file", lambda: store.put_file("key", io.BytesIO(b"v")))]
+    for operation, call in operations:
+        findings.fails(f"{name} {operation}", call)
+
+
+def _unused_port_url(scheme_and_credentials: str, rest: str = "") -> str:
+    return f"{scheme_and_credentials}@127.0.0.1:{free_port()}{rest}"
+
+
+# -- Redis ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def redis_with_password(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """A private Redis server whose default user has a canary password (and an ACL user with another)."""
+    import redis
+
+    request.getfixturevalue("redis_server")  # skips or fails as the policy says when there is no redis-server
+    info, stop = start_redis()
+    password, user_password = f"redisCanary{uuid.uuid4().hex[:20]}", f"aclCanary{uuid.uuid4().hex[:20]}"
+    client = redis.Redis(host=info["host"], port=info["port"])
+    client.acl_setuser("alice", enabled=True, passwords=[f"+{user_password}"], keys=["*"], commands=["+@all"])
+    client.config_set("requirepass", password)
+    client.close()
+    try:
+        yield {**info, "password": password, "user_password": user_password}
+    finally:
+        stop()
+
+
+def test_redis_passwords(findings: Findings, redis_with_password: dict[str, Any]) -> None:
+    import redis
+
+    from minimalkv_fsspec.memory.redisstore import RedisStore
+
+    server = redis_with_password
+    password, user_password = findings.add(server["password"]), findings.add(server["user_password"])
+    base = f"{server['host']}:{server['port']}"
+    working = {
+        "url": get_store_from_url(f"redis://{password}@{base}/0"),
+        "url with user": get_store_from_url(f"hredis://alice:{user_password}@{base}/1"),
+        "client": RedisStore(redis.Redis(host=server["host"], port=server["port"], password=password)),
+    }
+    for name, store in working.items():
+        _use(store)
+        _use(findings.store(name, store))  # the copy works: its credentials resolve in this process
+    wrong = findings.canary("wrongRedis")
+    no_retry = redis.retry.Retry(redis.backoff.NoBackoff(), 0)
+    refused = {
+        "wrong password": RedisStore(redis.Redis(host=server["host"], port=server["port"], password=wrong,
+                                                 retry=no_retry)),
+        "wrong password in a url": get_store_from_url(f"redis://alice:{wrong}@{base}/0"),
+    }
+    for name, store in refused.items():
+        findings.store(name, store)
+        _fail_everything(findings, name, store)
+    unreachable = get_store_from_url(_unused_port_url(f"redis://{wrong}", "/0?socket_connect_timeout=1"))
+    _fail_everything(findings, "unreachable host", unreachable)
