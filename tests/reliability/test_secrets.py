@@ -211,3 +211,51 @@ def test_redis_passwords(findings: Findings, redis_with_password: dict[str, Any]
         _fail_everything(findings, name, store)
     unreachable = get_store_from_url(_unused_port_url(f"redis://{wrong}", "/0?socket_connect_timeout=1"))
     _fail_everything(findings, "unreachable host", unreachable)
+
+
+# -- SQL ------------------------------------------------------------------------------------------------------------
+
+
+def test_sql_passwords(findings: Findings, request: pytest.FixtureRequest) -> None:
+    import sqlalchemy as sa
+
+    from minimalkv_fsspec.db.sql import SQLAlchemyStore
+
+    mariadb, postgres = request.getfixturevalue("mariadb_server"), request.getfixturevalue("postgres_server")
+    password = findings.canary("sqlPw")
+    user = f"u{uuid.uuid4().hex[:8]}"
+    import pymysql
+
+    # Straight through the driver: SQLAlchemy would log this statement, canary and all.
+    root = pymysql.connect(host="127.0.0.1", port=mariadb["port"], user="root", autocommit=True)
+    with root.cursor() as cursor:
+        cursor.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'")
+        cursor.execute(f"GRANT ALL ON kv.* TO '{user}'@'%'")
+    root.close()
+    table = f"secrets_{uuid.uuid4().hex[:8]}"
+    maria = f"mysql+pymysql://{user}:{password}@127.0.0.1:{mariadb['port']}/kv"
+    # PostgreSQL trusts every local connection here: the password is carried, not checked.
+    pg = postgres["url"].replace("postgres@", f"postgres:{password}@")
+    working = {
+        "mariadb url": get_store_from_url(f"sql+{maria}?table={table}"),
+        "postgresql url": get_store_from_url(f"hsql+{pg}?table={table}"),
+        "engine": SQLAlchemyStore(sa.create_engine(maria), sa.MetaData(), table),
+    }
+    for name, store in working.items():
+        _use(store)
+        _use(findings.store(name, store))  # the copy works: its credentials resolve in this process
+    wrong = findings.canary("wrongSql")
+    refused = SQLAlchemyStore(sa.create_engine(maria.replace(password, wrong)), sa.MetaData(), table)
+    findings.store("wrong password", refused)
+    _fail_everything(findings, "wrong password", refused)
+    findings.fails("wrong password in a url", lambda: get_store_from_url(f"sql+{maria.replace(password, wrong)}"))
+    unreachable = SQLAlchemyStore(
+        sa.create_engine(f"postgresql+psycopg://postgres:{wrong}@127.0.0.1:{free_port()}/postgres"),
+        sa.MetaData(), table)
+    _fail_everything(findings, "unreachable host", unreachable)
+    findings.fails("unreachable host in a url", lambda: get_store_from_url(
+        f"sql+mysql+pymysql://{user}:{wrong}@127.0.0.1:{free_port()}/kv"))
+    for store in working.values():
+        with store.bind.begin() as connection:
+            store.table.drop(connection, checkfirst=True)
+        store.close()

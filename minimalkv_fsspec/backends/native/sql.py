@@ -122,7 +122,9 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
     Each value is held in memory whole while it is read or written. The store
     pickles as its engine's URL and table name; engine options other than the URL
     (``connect_args``, pool settings) are not carried over, and an in-memory SQLite
-    database is not shared with the copy.
+    database is not shared with the copy. The URL's password is pickled only as a
+    reference, which the process that pickled the store (or a forked child)
+    resolves, and any other process cannot: there the copy connects without it.
     """
 
     def __init__(self, bind: Engine | Connection, metadata: sa.MetaData, tablename: str) -> None:
@@ -175,8 +177,17 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
         return self.bind.url.render_as_string(hide_password=True)
 
     def __getstate__(self) -> dict[str, Any]:
+        url, secrets = self.bind.url, None
+        if url.password:
+            # The password travels as a reference that this process (and its forks) resolves while the store lives.
+            if self.__dict__.get("_url_secrets") is None:
+                from minimalkv_fsspec.backends.adapters.generic import Secrets
+
+                self._url_secrets = Secrets({"password": str(url.password)})
+            url, secrets = url._replace(password=None), self._url_secrets  # URL.set() would keep the password
         return {
-            "url": self.bind.url,
+            "url": url,
+            "secrets": secrets,
             "tablename": self.tablename,
             "engine_options": self._engine_options or {},
             "extra": {
@@ -192,14 +203,20 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
                     "_lock",
                     "_statements",
                     "_autocommit",
+                    "_url_secrets",
                 )
             },
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         options = dict(state["engine_options"])
-        engine = sa.create_engine(state["url"], **options)
+        url, secrets = state["url"], state.get("secrets")
+        if secrets is not None and secrets.get("password"):
+            url = url.set(password=secrets.get("password"))
+        engine = sa.create_engine(url, **options)
         type(self).__init__(self, engine, sa.MetaData(), state["tablename"])
+        if secrets is not None:
+            self._url_secrets = secrets
         self._engine_options = options
         self.__dict__.update(state["extra"])
 
