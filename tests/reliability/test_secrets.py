@@ -30,7 +30,7 @@ from urllib.parse import quote
 
 import pytest
 
-from minimalkv_fsspec import get_store_from_url
+from minimalkv_fsspec import get_store, get_store_from_url
 from minimalkv_fsspec.decorator import PrefixDecorator
 from tests.fixtures.native_servers import free_port, start_redis
 
@@ -160,6 +160,46 @@ def _fail_everything(findings: Findings, name: str, store: Any, *, quick: bool =
 
 def _unused_port_url(scheme_and_credentials: str, rest: str = "") -> str:
     return f"{scheme_and_credentials}@127.0.0.1:{free_port()}{rest}"
+
+
+# -- S3 -------------------------------------------------------------------------------------------------------
+
+
+def test_s3_key_id_secret_and_session_token(findings: Findings, request: pytest.FixtureRequest) -> None:
+    import boto3
+
+    from minimalkv_fsspec.net.s3fsstore import Credentials, S3FSStore
+
+    moto, checked = request.getfixturevalue("moto_server"), request.getfixturevalue("moto_auth_server")
+    key, secret, token = findings.canary("AKID"), findings.canary("secret"), findings.canary("token")
+    bucket = f"secrets-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=moto["endpoint_url"], aws_access_key_id="raw", aws_secret_access_key="raw",
+                 region_name="us-east-1").create_bucket(Bucket=bucket)
+    host = moto["endpoint_url"].split("://", 1)[1]
+    options = f"force_bucket_suffix=false&is_secure=false&session_token={token}"
+    working = {
+        "url": get_store_from_url(f"s3://{key}:{secret}@{host}/{bucket}?{options}"),
+        "h-url": get_store_from_url(f"hs3://{key}:{quote(secret)}@{host}/{bucket}/dir/?{options}"),
+        "credentials": S3FSStore(bucket, Credentials(key, secret, token), endpoint_url=moto["endpoint_url"]),
+        "storage options": S3FSStore(bucket, storage_options={"key": key, "secret": secret, "token": token,
+                                                               "endpoint_url": moto["endpoint_url"]}),
+        "get_store": get_store("s3", host=host, access_key=key, secret_key=secret, session_token=token,
+                               bucket=bucket, is_secure=False, force_bucket_suffix=False),
+        "fsspec+s3": get_store_from_url(f"fsspec+s3://{bucket}/generic?key={key}&secret={secret}&token={token}"
+                                        f'&client_kwargs={{"endpoint_url":"{moto["endpoint_url"]}"}}'),
+    }
+    for name, store in working.items():
+        _use(store)
+        _use(findings.store(name, store))
+    shown = repr(Credentials(key, secret, token))  # it shows the key id, as AWS's own tools do
+    assert secret not in shown
+    assert token not in shown
+    # moto checks the signature here: these credentials do not exist.
+    denied = S3FSStore(bucket, Credentials(key, secret, token), endpoint_url=checked["endpoint_url"])
+    findings.store("refused", denied)
+    _fail_everything(findings, "refused credentials", denied)
+    unreachable = get_store_from_url(_unused_port_url(f"s3://{key}:{secret}", f"/{bucket}?{options}"))
+    _fail_everything(findings, "unreachable host", unreachable, quick=True)
 
 
 # -- Redis ---------------------------------------------------------------------------------------------------------

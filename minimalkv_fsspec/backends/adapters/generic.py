@@ -85,8 +85,9 @@ _SECRET_NAMES = frozenset({"key", "access_key", "aws_access_key_id", "client_sec
 # Values of secret-named options that are modes, not secrets (gcsfs token="anon", ...).
 _PUBLIC_VALUES = frozenset({"anon", "google_default", "cloud", "cache", "browser"})
 # Secret-looking options that only identify (an access key id, a user name): kept out of
-# pickles with their secret, but not redacted from messages, where they would garble
-# names that contain them (minimalkv appends the access key to bucket names).
+# pickles with their secret and redacted from SDK log records (which print request
+# headers), but not from messages, where they would garble names that contain them
+# (minimalkv appends the access key to bucket names).
 _IDENTIFIER_NAMES = frozenset({"key", "access_key", "aws_access_key_id", "username", "AccountName"})
 # Options that never describe how to rebuild a filesystem elsewhere.
 _TRANSIENT_OPTIONS = frozenset({"loop", "asynchronous", "session", "skip_instance_cache"})
@@ -145,6 +146,12 @@ def _secret_texts(value: Any) -> Iterator[str]:
             yield from _secret_texts(item)
 
 
+def _identifier_texts(value: Any) -> Iterator[str]:
+    if isinstance(value, Mapping):
+        for name, item in value.items():
+            yield from _secret_texts(item) if name in _IDENTIFIER_NAMES else _identifier_texts(item)
+
+
 class Secrets:
     """Credentials that a store needs, hidden from ``repr``, messages, logs and pickles.
 
@@ -157,14 +164,15 @@ class Secrets:
         Names of secrets that were lost on unpickling (see :meth:`__reduce__`).
     """
 
-    __slots__ = ("__weakref__", "_texts", "_token", "_values", "missing")
+    __slots__ = ("__weakref__", "_log_texts", "_texts", "_token", "_values", "missing")
 
     def __init__(self, values: Mapping[str, Any] | None = None, *, missing: Iterable[str] = ()) -> None:
         self._values = {name: value for name, value in (values or {}).items() if value is not None and value != ""}
         self._token: str | None = None
         self._texts = sorted(set(_secret_texts(self._values)), key=len, reverse=True)
+        self._log_texts = sorted(set(self._texts) | set(_identifier_texts(self._values)), key=len, reverse=True)
         self.missing = tuple(missing)
-        if self._texts:
+        if self._log_texts:
             _LIVE_SECRETS.add(self)
             _install_log_redaction()
 
@@ -191,6 +199,13 @@ class Secrets:
     def redact(self, text: str) -> str:
         """Return *text* with every secret value replaced by ``***``."""
         for secret in self._texts:
+            if secret in text:
+                text = text.replace(secret, "***")
+        return text
+
+    def redact_log(self, text: str) -> str:
+        """Return *text* with every secret and identifier (an access key id) replaced by ``***``."""
+        for secret in self._log_texts:
             if secret in text:
                 text = text.replace(secret, "***")
         return text
@@ -242,7 +257,7 @@ def _restore_secrets(token: str | None, names: tuple[str, ...]) -> Secrets:
 
 def _redact_live(text: str) -> str:
     for secrets in list(_LIVE_SECRETS):
-        text = secrets.redact(text)
+        text = secrets.redact_log(text)
     return text
 
 
