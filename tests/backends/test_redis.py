@@ -249,44 +249,6 @@ def test_url_builds_stores(redis_server: dict[str, Any]) -> None:
 
 
 @pytest.fixture(scope="module")
-def password_redis(redis_server: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """A second private server that requires the password 'Sup3r-s3cret' (and has an ACL user)."""
-    info, stop = start_redis()
-    client = redis.Redis(host=info["host"], port=info["port"])
-    client.acl_setuser("alice", enabled=True, passwords=["+al1ce-pw"], keys=["*"], commands=["+@all"])
-    client.config_set("requirepass", "Sup3r-s3cret")
-    client.close()
-    try:
-        yield info
-    finally:
-        stop()
-
-
-def test_passwords_work_and_never_appear_in_errors(password_redis: dict[str, Any]) -> None:
-    base = f"{password_redis['host']}:{password_redis['port']}"
-    store = get_store_from_url(f"redis://Sup3r-s3cret@{base}/0")
-    store.put("key", b"v")
-    assert get_store_from_url(f"redis://default:Sup3r-s3cret@{base}/0").get("key") == b"v"
-    assert get_store_from_url(f"redis://alice:al1ce-pw@{base}/0").get("key") == b"v"
-    assert "Sup3r" not in repr(store)
-    assert "Sup3r" not in str(store)
-    # Built directly to switch off redis-py's retries (with backoff) of a failed AUTH.
-    bad = RedisStore(
-        redis.Redis(
-            host=password_redis["host"], port=password_redis["port"], password="Wr0ng-pw-value", retry=_NO_RETRY
-        )
-    )
-    with pytest.raises(OSError) as info:  # noqa: PT011
-        bad.get("key")
-    assert not isinstance(info.value, KeyError)
-    assert info.value.__cause__ is not None
-    assert "Wr0ng-pw-value" not in str(info.value)
-    assert "Wr0ng-pw-value" not in repr(info.value)
-    assert "Wr0ng-pw-value" not in repr(bad)
-    store.delete("key")
-
-
-@pytest.fixture(scope="module")
 def tls_redis(redis_server: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """A private server that speaks only TLS, with a self-signed certificate."""
     if shutil.which("openssl") is None:

@@ -17,14 +17,18 @@ The figures are printed at the end of the module.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
+import json
 import logging
+import os
 import pickle
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -68,18 +72,20 @@ class Findings:
 
         The copy is made in this process, where the pickled reference to the secrets resolves.
         """
-        secrets = getattr(store, "_secrets", None)
-        self.look(f"repr/str ({name})", f"{store!r} {store} {PrefixDecorator('p-', store)!r} {secrets!r}")
+        internals = (getattr(store, "_secrets", None), getattr(store, "_options", None))  # what pickles keep
+        self.look(f"repr/str ({name})", f"{store!r} {store} {PrefixDecorator('p-', store)!r} {internals!r}")
         pickled = pickle.dumps(store)
         self.look(f"pickle ({name})", pickled)
         return pickle.loads(pickled)
 
     def fails(self, name: str, call: Callable[[], Any]) -> None:
-        """Run *call*, which must fail, and look in the whole exception text, causes included."""
+        """Run *call*, which must fail with an OSError (not a KeyError), and look in the whole exception text."""
         try:
             call()
-        except Exception as exc:  # noqa: BLE001 -- any failure, as long as it keeps the secrets
+        except Exception as exc:  # noqa: BLE001 -- looked at below
             self.look(f"exception ({name})", "".join(traceback.format_exception(exc)) + repr(exc.args))
+            if not isinstance(exc, OSError) or isinstance(exc, KeyError):
+                self.leaks.append(f"{name}: {type(exc).__name__} is no OSError: {exc}")
         else:
             self.leaks.append(f"{name}: did not fail")
 
@@ -200,6 +206,107 @@ def test_s3_key_id_secret_and_session_token(findings: Findings, request: pytest.
     _fail_everything(findings, "refused credentials", denied)
     unreachable = get_store_from_url(_unused_port_url(f"s3://{key}:{secret}", f"/{bucket}?{options}"))
     _fail_everything(findings, "unreachable host", unreachable, quick=True)
+
+
+# -- Azure -------------------------------------------------------------------------------------------------------
+
+
+def _wrong_account_key(findings: Findings) -> str:
+    """A well-formed account key (base64 of 64 bytes) that Azurite does not know: a canary."""
+    return findings.add(base64.b64encode(b"Canary" + os.urandom(58)).decode())
+
+
+def test_azure_account_key_and_sas(findings: Findings, request: pytest.FixtureRequest) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
+
+    from minimalkv_fsspec.net.azurestore import AzureBlockBlobStore
+
+    azurite = request.getfixturevalue("azurite")
+    account, real_key, endpoint = azurite["account_name"], azurite["account_key"], azurite["blob_endpoint"]
+    findings.add(real_key)  # Azurite's key is public, but it is the one that works: it must not show either
+    container = f"secrets-{uuid.uuid4().hex[:12]}"
+    permissions = AccountSasPermissions(read=True, write=True, delete=True, list=True, add=True, create=True)
+    sas = generate_account_sas(account, real_key, ResourceTypes(service=True, container=True, object=True),
+                               permissions, expiry=datetime.now(timezone.utc) + timedelta(hours=1))
+    findings.add(dict(part.split("=", 1) for part in sas.split("&"))["sig"])
+    connection = azurite["connection_string"]
+    AzureBlockBlobStore(connection, container).put("created", b"")  # a SAS cannot create the container
+    working = {
+        "connection string": AzureBlockBlobStore(connection, container),
+        "url": get_store_from_url(f"azure://{account}:{quote(real_key, safe='')}@{container}"
+                                  f"?blob_endpoint={endpoint}"),
+        "url with connection_string": get_store_from_url(
+            f"hazure://{container}/dir?connection_string={quote(connection, safe='')}"),
+        "sas": get_store_from_url(f"azure://{account}:{quote(sas, safe='')}@{container}?use_sas"
+                                  f"&create_if_missing=false&blob_endpoint={endpoint}"),
+    }
+    for name, store in working.items():
+        _use(store)
+        _use(findings.store(name, store))  # the copy works: its credentials resolve in this process
+    wrong = _wrong_account_key(findings)
+    refused = {
+        "wrong key in a connection string": AzureBlockBlobStore(connection.replace(real_key, wrong), container),
+        "wrong key in a url": get_store_from_url(f"azure://{account}:{quote(wrong, safe='')}@{container}"
+                                                 f"?blob_endpoint={endpoint}"),
+    }
+    for name, store in refused.items():
+        findings.store(name, store)
+        _fail_everything(findings, name, store)
+    # A SAS store looks for its container at once (it cannot create one): a wrong SAS fails there.
+    wrong_sas = sas.replace("sig=", "sig=Canary")
+    findings.add("Canary" + dict(part.split("=", 1) for part in sas.split("&"))["sig"])
+    findings.fails("wrong sas", lambda: get_store_from_url(
+        f"azure://{account}:{quote(wrong_sas, safe='')}@{container}?use_sas&create_if_missing=false"
+        f"&blob_endpoint={endpoint}"))
+    unreachable = get_store_from_url(
+        f"azure://{account}:{quote(wrong, safe='')}@{container}?blob_endpoint=http://127.0.0.1:{free_port()}/{account}")
+    _fail_everything(findings, "unreachable host", unreachable, quick=True)
+
+
+# -- GCS ---------------------------------------------------------------------------------------------------------
+
+
+def test_gcs_credentials_json_as_file_dict_and_url(findings: Findings, request: pytest.FixtureRequest,
+                                                   tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gcsfs.retry
+
+    from minimalkv_fsspec.net.gcstore import GoogleCloudStore
+
+    real_sleep = gcsfs.retry.asyncio.sleep
+
+    class QuickRetries:  # the failures are the same after gcsfs's pauses between attempts, only later
+        @staticmethod
+        async def sleep(seconds: float) -> None:
+            await real_sleep(0)
+
+    monkeypatch.setattr(gcsfs.retry, "asyncio", QuickRetries)
+
+    fake, account = request.getfixturevalue("fake_gcs"), request.getfixturevalue("gcs_service_account")
+    info, refused = account["info"], account["refused"]
+    for line in info["private_key"].splitlines()[1:-1]:  # the key's base64 body, line by line
+        findings.add(line)
+    findings.add("fake-access-token")  # the token the fake OAuth server hands out
+    key_file = tmp_path / "service-account.json"
+    key_file.write_text(json.dumps(info))
+    endpoint = fake["endpoint_url"]
+    bucket = f"secrets-{uuid.uuid4().hex[:12]}"
+    in_url = base64.urlsafe_b64encode(json.dumps(info).encode()).decode()
+    working = {
+        "file": GoogleCloudStore(str(key_file), bucket, endpoint_url=endpoint),
+        "dict": GoogleCloudStore(info, bucket, endpoint_url=endpoint),
+        "json text": GoogleCloudStore(json.dumps(info), bucket, endpoint_url=endpoint),
+        "url": get_store_from_url(f"hgcs://{in_url}@{bucket}/dir?endpoint_url={endpoint}"),
+    }
+    for name, store in working.items():
+        _use(store)
+        _use(findings.store(name, store))  # the copy works: its credentials resolve in this process
+    refusing = GoogleCloudStore(refused, bucket, endpoint_url=endpoint)  # its token endpoint says no
+    findings.store("refused", refusing)
+    findings.fails("refused credentials get", lambda: refusing.get("key"))
+    unreachable = GoogleCloudStore(info, bucket, endpoint_url=f"http://127.0.0.1:{free_port()}")
+    findings.fails("unreachable host get", lambda: unreachable.get("key"))
 
 
 # -- Redis ---------------------------------------------------------------------------------------------------------
