@@ -16,12 +16,21 @@ from urllib.parse import quote
 from minimalkv_fsspec._files import BytesValueFile, StreamValueFile
 from minimalkv_fsspec._mixins import CopyMixin, UrlMixin
 from minimalkv_fsspec._store import CHUNK_SIZE, KeyValueStore
-from minimalkv_fsspec.exceptions import BackendError, InvalidKeyError
+from minimalkv_fsspec.exceptions import (
+    BackendError,
+    BucketNotFoundError,
+    InvalidKeyError,
+    StoreAccessDeniedError,
+    _causes,
+    _failure_class,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from fsspec import AbstractFileSystem
 
-__all__ = ["FSSpecStore", "FSSpecStoreEntry", "abandon_upload"]
+__all__ = ["FSSpecStore", "FSSpecStoreEntry", "abandon_upload", "name_backend_failure"]
 
 FSSpecStoreEntry = StreamValueFile
 """minimalkv's name for the file object that :meth:`FSSpecStore.open` returns."""
@@ -45,6 +54,30 @@ def abandon_upload(target: Any) -> None:
             target.closed = True
         except AttributeError:  # a file type whose 'closed' is read-only
             pass
+
+
+def name_backend_failure(
+    backend: str, store: Any, error: BaseException, exc: BaseException, key: str, redact: Callable[[str], str]
+) -> BaseException:
+    """Return the error a cloud store raises for the client library's *exc*, naming *backend* and *key*.
+
+    *error* is what the store's generic mapping made of *exc*. A missing bucket and
+    refused credentials keep their class and get the service's name in front; an
+    :class:`OSError` that did not come from a client library (say, from the
+    caller's own file) stays as it is. Anything else becomes a
+    :class:`BackendError` (:class:`BackendUnavailableError` for a lost connection,
+    :class:`BackendTimeoutError` for a timeout) whose message names the service,
+    the store (its repr holds no secrets) and the key; :func:`redact` removes
+    credentials from the library's message.
+    """
+    if isinstance(error, (BucketNotFoundError, StoreAccessDeniedError)):
+        return error if str(error).startswith(backend) else type(error)(f"{backend}: {error}")
+    if error is exc and all(type(cause).__module__ == "builtins" for cause in _causes(exc)):
+        return error
+    text = str(exc).strip()
+    reason = redact(text.splitlines()[0] if text else type(exc).__name__)
+    about = f"request for key {key!r}" if key else "request"
+    return _failure_class(exc)(f"{backend} ({store!r}): {about} failed: {type(exc).__name__}: {reason}")
 
 
 def _has_glob_characters(path: str) -> bool:
@@ -195,6 +228,15 @@ class FSSpecStore(CopyMixin, UrlMixin, KeyValueStore):
         with self._translate(key):
             raw = self.fs.open(self._path(key), "rb")
         return cast("BinaryIO", StreamValueFile(raw, getattr(raw, "size", None)))
+
+    def _get_file(self, key: str, file: IO[bytes]) -> None:
+        # The stream may break after the open: that is the backend's failure, mapped like any other.
+        with self._open(key) as source, self._translate(key):
+            shutil.copyfileobj(source, file, CHUNK_SIZE)
+
+    def _get_filename(self, key: str, filename: str) -> None:
+        with self._open(key) as source, self._translate(key), open(filename, "wb") as target:
+            shutil.copyfileobj(source, target, CHUNK_SIZE)
 
     def _put(self, key: str, data: bytes) -> None:
         self._ensure_root()
