@@ -4,6 +4,12 @@ Redis has no streaming reads or writes: each value is sent and received whole,
 so :meth:`RedisStore.open` holds the value in memory and ``put_file`` reads the
 whole file before sending it. Keys are listed with ``SCAN MATCH`` (never
 ``KEYS``), with the glob characters of the prefix escaped.
+
+Outages: redis-py reconnects by itself, so a store keeps working once the server
+is back. A store made from a URL waits at most 5 s to connect and 5 s for each
+answer (``socket_connect_timeout``, ``socket_timeout``) and retries a failed
+command 3 times within about a second, so a dead server raises within a few
+seconds; a client passed in keeps its own settings.
 """
 
 from __future__ import annotations
@@ -17,7 +23,14 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 from minimalkv_fsspec._files import BytesValueFile
 from minimalkv_fsspec._mixins import FOREVER, NOT_SET, CopyMixin, ExtendedKeyspaceMixin, TimeToLiveMixin
 from minimalkv_fsspec._store import KeyValueStore
-from minimalkv_fsspec.exceptions import BackendError, InvalidKeyError, StoreUrlError
+from minimalkv_fsspec.exceptions import (
+    BackendError,
+    InvalidKeyError,
+    StoreAccessDeniedError,
+    StoreUrlError,
+    _describe,
+    _failure_class,
+)
 
 if TYPE_CHECKING:
     import redis as redis_module
@@ -29,6 +42,8 @@ __all__ = ["HRedisStore", "RedisStore", "escape_glob"]
 # Keys per MGET / DEL command and values per pipeline: bounds the size of one request.
 _BATCH = 1000
 _SCAN_COUNT = 1000
+# Retries of a failed command by a store made from a URL.
+_RETRIES = 3
 _GLOB_SPECIAL = frozenset("*?[]\\")
 # Connection keywords worth carrying through pickle; the rest are live objects
 # (retry policies, handlers, locks) that the new client recreates with defaults.
@@ -135,8 +150,13 @@ class RedisStore(TimeToLiveMixin, CopyMixin, KeyValueStore):
         return f"{scheme}://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
 
     @contextmanager
-    def _errors(self) -> Iterator[None]:
-        """Turn redis-py's errors into :class:`BackendError`, without credentials in the message."""
+    def _errors(self, operation: str, *keys: str) -> Iterator[None]:
+        """Turn redis-py's errors into :class:`BackendError` naming Redis, *operation* and its keys.
+
+        A lost or refused connection becomes a :class:`BackendUnavailableError`, a
+        timeout a :class:`BackendTimeoutError`, a refused password or permission a
+        :class:`StoreAccessDeniedError`; credentials never reach the message.
+        """
         import redis as redis_module
 
         try:
@@ -146,12 +166,15 @@ class RedisStore(TimeToLiveMixin, CopyMixin, KeyValueStore):
             password = self.redis.connection_pool.connection_kwargs.get("password")
             if password:
                 message = message.replace(str(password), "***")
-            raise BackendError(f"Redis at {self._location()} failed: {type(exc).__name__}: {message}") from exc
+            what = _describe(operation, keys)
+            refused = (redis_module.AuthenticationError, redis_module.exceptions.NoPermissionError)
+            kind = StoreAccessDeniedError if isinstance(exc, refused) else _failure_class(exc)
+            raise kind(f"Redis at {self._location()}: {what} failed: {type(exc).__name__}: {message}") from exc
 
     # -- hooks -------------------------------------------------------------------------
 
     def _get(self, key: str) -> bytes:
-        with self._errors():
+        with self._errors("get", key):
             value = self.redis.get(key)
         if value is None:
             raise KeyError(key)
@@ -161,16 +184,16 @@ class RedisStore(TimeToLiveMixin, CopyMixin, KeyValueStore):
         return BytesValueFile(self._get(key))
 
     def _has_key(self, key: str) -> bool:
-        with self._errors():
+        with self._errors("contains", key):
             return bool(self.redis.exists(key))
 
     def _delete(self, key: str) -> None:
-        with self._errors():
+        with self._errors("delete", key):
             self.redis.delete(key)
 
     def _put(self, key: str, data: bytes, ttl_secs: int | float | str = NOT_SET) -> None:
         seconds, milliseconds = _expiry(ttl_secs)
-        with self._errors():
+        with self._errors("put", key):
             self.redis.set(key, data, ex=seconds, px=milliseconds)
 
     def _put_file(self, key: str, file: IO[bytes], ttl_secs: int | float | str = NOT_SET) -> None:
@@ -194,7 +217,7 @@ class RedisStore(TimeToLiveMixin, CopyMixin, KeyValueStore):
         seen: set[bytes | str] = set()  # SCAN may return a key more than once
         cursor = 0
         while True:
-            with self._errors():
+            with self._errors("keys", *([prefix] if prefix else [])):
                 cursor, batch = self.redis.scan(cursor, match=pattern, count=_SCAN_COUNT)
             for raw in batch:
                 if raw in seen:
@@ -219,7 +242,7 @@ class RedisStore(TimeToLiveMixin, CopyMixin, KeyValueStore):
         found: dict[str, bytes] = {}
         for start in range(0, len(keys), _BATCH):
             chunk = keys[start : start + _BATCH]
-            with self._errors():
+            with self._errors("get_many", *chunk):
                 # The client never decodes responses (see __init__): values are bytes or None.
                 values = cast("list[bytes | None]", self.redis.mget(chunk))
             found.update((key, value) for key, value in zip(chunk, values, strict=True) if value is not None)
@@ -230,13 +253,13 @@ class RedisStore(TimeToLiveMixin, CopyMixin, KeyValueStore):
             return
         seconds, milliseconds = _expiry(ttl_secs)
         # One MULTI/EXEC transaction: either every value is written or none.
-        with self._errors(), self.redis.pipeline(transaction=True) as pipe:
+        with self._errors("put_many", *items), self.redis.pipeline(transaction=True) as pipe:
             for key, data in items.items():
                 pipe.set(key, data, ex=seconds, px=milliseconds)
             pipe.execute()
 
     def _delete_many(self, keys: list[str]) -> None:
-        with self._errors(), self.redis.pipeline(transaction=False) as pipe:
+        with self._errors("delete_many", *keys), self.redis.pipeline(transaction=False) as pipe:
             for start in range(0, len(keys), _BATCH):
                 pipe.delete(*keys[start : start + _BATCH])
             pipe.execute()
@@ -250,12 +273,12 @@ class RedisStore(TimeToLiveMixin, CopyMixin, KeyValueStore):
                 raise KeyError(source)
             return
         if self._copy_command_available():
-            with self._errors():
+            with self._errors("copy", source, dest):
                 copied = self.redis.copy(source, dest, replace=True)
             if not copied:
                 raise KeyError(source)
             return
-        with self._errors(), self.redis.pipeline(transaction=True) as pipe:
+        with self._errors("copy", source, dest), self.redis.pipeline(transaction=True) as pipe:
             pipe.dump(source)
             pipe.pttl(source)
             payload, pttl = pipe.execute()
@@ -272,7 +295,7 @@ class RedisStore(TimeToLiveMixin, CopyMixin, KeyValueStore):
                 raise KeyError(source)
             return
         try:
-            with self._errors():
+            with self._errors("move", source, dest):
                 self.redis.rename(source, dest)
         except BackendError as exc:
             cause = exc.__cause__
@@ -282,7 +305,7 @@ class RedisStore(TimeToLiveMixin, CopyMixin, KeyValueStore):
 
     def _copy_command_available(self) -> bool:
         if self._has_copy_command is None:
-            with self._errors():
+            with self._errors("copy"):
                 version = str(self.redis.info("server").get("redis_version", "0"))
             numbers_ = tuple(int(part) for part in version.split(".")[:2] if part.isdigit())
             self._has_copy_command = numbers_ >= (6, 2)
@@ -331,6 +354,8 @@ class RedisStore(TimeToLiveMixin, CopyMixin, KeyValueStore):
     @classmethod
     def _from_params(cls, params: dict[str, Any], *, create_if_missing: bool = True) -> RedisStore:
         import redis as redis_module
+        from redis.backoff import ExponentialWithJitterBackoff
+        from redis.retry import Retry
 
         # Redis has nothing to create: a database exists as soon as it is written to.
         allowed = {
@@ -346,6 +371,9 @@ class RedisStore(TimeToLiveMixin, CopyMixin, KeyValueStore):
             "socket_connect_timeout",
         }
         kwargs = {key: value for key, value in params.items() if key in allowed}
+        # redis-py retries 10 times by default, which keeps a caller waiting on a dead
+        # (or hung: 11 socket timeouts) server far longer than a key-value call should.
+        kwargs["retry"] = Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), _RETRIES)
         return cls(redis_module.Redis(**kwargs))
 
 
