@@ -9,6 +9,14 @@ as bound parameters; the table name is checked against an identifier pattern.
 
 Database drivers send and receive each value whole: :meth:`SQLAlchemyStore.open`
 holds the value in memory, and ``put_file`` reads the whole file first.
+
+Outages: a failure names the database, the operation and its first key, and is
+a :class:`~minimalkv_fsspec.exceptions.BackendUnavailableError` when the server
+could not be reached or dropped the connection. Dropped pooled connections are
+replaced on the next call, so the same store works again once the database is
+back. A PostgreSQL store made from a URL waits at most 10 s to connect
+(``?connect_timeout=`` changes it); a PyMySQL one 10 s to connect and 60 s for
+each answer (``?read_timeout=`` and ``?write_timeout=``).
 """
 
 from __future__ import annotations
@@ -33,7 +41,16 @@ from minimalkv_fsspec._files import BytesValueFile
 from minimalkv_fsspec._keys import VALID_KEY_RE_EXTENDED
 from minimalkv_fsspec._mixins import CopyMixin, ExtendedKeyspaceMixin
 from minimalkv_fsspec._store import KeyValueStore
-from minimalkv_fsspec.exceptions import BackendError, InvalidKeyError, StoreUrlError
+from minimalkv_fsspec.exceptions import (
+    BackendError,
+    BackendTimeoutError,
+    BackendUnavailableError,
+    InvalidKeyError,
+    StoreAccessDeniedError,
+    StoreUrlError,
+    _describe,
+    _failure_class,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect
@@ -55,6 +72,10 @@ _ON_CONFLICT = frozenset({"postgresql", "sqlite"})
 # Keys per IN (...) list: far below every database's limit on bound parameters.
 _BATCH = 5000
 _ATTEMPTS = 8
+_RECONNECTS = 1  # retries after the server dropped the connection
+_CONNECT_TIMEOUT = 10  # seconds, for a PostgreSQL store made from a URL
+_READ_TIMEOUT = 60  # seconds, for a PyMySQL store made from a URL
+_DATABASE_NAMES = {"postgresql": "PostgreSQL", "sqlite": "SQLite", "mssql": "SQL Server", "oracle": "Oracle"}
 _T = TypeVar("_T")
 
 
@@ -230,23 +251,43 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
 
     # -- errors and retries ----------------------------------------------------------------
 
-    def _fail(self, exc: sa_exc.SQLAlchemyError) -> BackendError:
+    @property
+    def _database(self) -> str:
+        """The database's name for messages: ``PostgreSQL``, ``MariaDB``, ``SQLite``, ..."""
+        dialect = self.bind.dialect
+        if dialect.name in _MYSQL:
+            if dialect.server_version_info is None:  # never connected: which one is unknown
+                return "MySQL/MariaDB"
+            return "MariaDB" if getattr(dialect, "is_mariadb", False) else "MySQL"
+        return _DATABASE_NAMES.get(dialect.name, dialect.name)
+
+    def _fail(self, exc: sa_exc.SQLAlchemyError, what: str) -> BackendError:
         detail = str(exc.orig) if isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None else str(exc)
         password = self.bind.url.password
         if password:
             detail = detail.replace(str(password), "***")
         detail = detail.strip().splitlines()[0] if detail.strip() else type(exc).__name__
-        return BackendError(f"database {self._location()} failed: {type(exc).__name__}: {detail}")
+        message = f"{self._database} at {self._location()}: {what} failed: {type(exc).__name__}: {detail}"
+        if isinstance(exc, sa_exc.DBAPIError) and _is_access_denied(exc):
+            return StoreAccessDeniedError(message)
+        if isinstance(exc, sa_exc.DBAPIError) and any(word in detail.lower() for word in ("timeout", "timed out")):
+            return BackendTimeoutError(message)
+        if isinstance(exc, sa_exc.DBAPIError) and (exc.connection_invalidated or _is_connection_failure(exc)):
+            return BackendUnavailableError(message)
+        return _failure_class(exc)(message)
 
-    def _run(self, operation: Callable[[Connection], _T], *, transaction: bool) -> _T:
+    def _run(self, operation: Callable[[Connection], _T], *, transaction: bool, what: str) -> _T:
         """Run *operation* on a connection, retrying transient failures.
 
         With *transaction*, the operation runs in one transaction. Without, the
         connection is in autocommit mode where that is cheap (PostgreSQL):
         a single statement is atomic by itself, and the ``BEGIN`` and ``ROLLBACK``
-        round trips around it are saved.
+        round trips around it are saved. *what* names the operation in errors.
+        A connection that the server dropped is retried on a new one, so the
+        store works again as soon as the database is back.
         """
         delay = 0.01
+        disconnects = 0
         for attempt in range(_ATTEMPTS):
             try:
                 with self._lock:
@@ -256,11 +297,18 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
                     with self._autocommit.connect() as connection:
                         return operation(connection)
             except sa_exc.SQLAlchemyError as exc:
-                if attempt + 1 < _ATTEMPTS and _is_transient(exc):
+                if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+                    # The pool drops its stale connections: one more attempt reconnects. More would
+                    # only multiply the wait for a dead or hung server (each up to a timeout).
+                    disconnects += 1
+                    retry = disconnects <= _RECONNECTS
+                else:
+                    retry = _is_transient(exc)
+                if attempt + 1 < _ATTEMPTS and retry:
                     time.sleep(delay)
                     delay = min(delay * 2, 0.5)
                     continue
-                raise self._fail(exc) from exc
+                raise self._fail(exc, what) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- statements ----------------------------------------------------------------------------
@@ -279,7 +327,11 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
 
     def _get(self, key: str) -> bytes:
         query = self._statements["get"]
-        row = self._run(lambda connection: connection.execute(query, {"k": key}).first(), transaction=False)
+        row = self._run(
+            lambda connection: connection.execute(query, {"k": key}).first(),
+            transaction=False,
+            what=_describe("get", [key]),
+        )
         if row is None:
             raise KeyError(key)
         return bytes(row[0])
@@ -290,32 +342,49 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
     def _has_key(self, key: str) -> bool:
         query = self._statements["has"]
         return (
-            self._run(lambda connection: connection.execute(query, {"k": key}).first(), transaction=False) is not None
+            self._run(
+                lambda connection: connection.execute(query, {"k": key}).first(),
+                transaction=False,
+                what=_describe("contains", [key]),
+            )
+            is not None
         )
 
     def _delete(self, key: str) -> None:
         statement = self._statements["delete"]
-        self._run(lambda connection: connection.execute(statement, {"k": key}), transaction=False)
+        self._run(
+            lambda connection: connection.execute(statement, {"k": key}),
+            transaction=False,
+            what=_describe("delete", [key]),
+        )
 
     def _put(self, key: str, data: bytes) -> None:
-        self._write_rows([{"key": key, "value": data}])
+        self._write_rows([{"key": key, "value": data}], "put")
 
     def _put_file(self, key: str, file: IO[bytes]) -> None:
         # Drivers send a value whole: the file is read into memory first.
         data = file.read()
         self._put(key, data if isinstance(data, bytes) else bytes(data))
 
-    def _write_rows(self, rows: list[dict[str, Any]]) -> None:
+    def _write_rows(self, rows: list[dict[str, Any]], operation: str) -> None:
         for row in rows:
             _check_length(row["key"])
         upsert = self._upsert()
         if upsert is not None:
             # One row is one atomic statement; several rows share a transaction.
             params: Any = rows[0] if len(rows) == 1 else rows  # a list is an executemany
-            self._run(lambda connection: connection.execute(upsert, params), transaction=len(rows) > 1)
+            self._run(
+                lambda connection: connection.execute(upsert, params),
+                transaction=len(rows) > 1,
+                what=_describe(operation, [row["key"] for row in rows]),
+            )
             return
         for row in rows:
-            self._run(functools.partial(self._generic_upsert, row=row), transaction=True)
+            self._run(
+                functools.partial(self._generic_upsert, row=row),
+                transaction=True,
+                what=_describe(operation, [row["key"]]),
+            )
 
     def _generic_upsert(self, connection: Connection, row: dict[str, Any]) -> None:
         """Upsert on a dialect without an upsert statement: update, else insert (retried on a race)."""
@@ -337,7 +406,11 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
         query = sa.select(self.table.c.key)
         if prefix:
             query = query.where(self.table.c.key.startswith(prefix, autoescape=True))
-        keys = self._run(lambda connection: list(connection.execute(query).scalars()), transaction=False)
+        keys = self._run(
+            lambda connection: list(connection.execute(query).scalars()),
+            transaction=False,
+            what=_describe("keys", [prefix] if prefix else []),
+        )
         # SQLite's LIKE ignores ASCII case; rows written by others may hold keys this store refuses.
         return iter([key for key in keys if key.startswith(prefix) and self._is_valid(key)])
 
@@ -360,10 +433,10 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
                     found[key] = value if isinstance(value, bytes) else bytes(value)
             return found
 
-        return self._run(fetch, transaction=False)
+        return self._run(fetch, transaction=False, what=_describe("get_many", keys))
 
     def _put_many(self, items: Mapping[str, bytes]) -> None:
-        self._write_rows([{"key": key, "value": data} for key, data in items.items()])
+        self._write_rows([{"key": key, "value": data} for key, data in items.items()], "put_many")
 
     def _delete_many(self, keys: list[str]) -> None:
         statement = self._statements["delete_many"]
@@ -372,7 +445,7 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
             for start in range(0, len(keys), _BATCH):
                 connection.execute(statement, {"keys": keys[start : start + _BATCH]})
 
-        self._run(delete, transaction=True)
+        self._run(delete, transaction=True, what=_describe("delete_many", keys))
 
     # -- copy --------------------------------------------------------------------------------------
 
@@ -401,7 +474,7 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
             # the source exists, in the same transaction (so the copy happened if it does).
             return connection.execute(exists).first() is not None
 
-        if not self._run(copy, transaction=True):
+        if not self._run(copy, transaction=True, what=_describe("copy", [source, dest])):
             raise KeyError(source)
 
     # -- URLs ------------------------------------------------------------------------------------------
@@ -445,6 +518,13 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
                 options = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
             elif not create_if_missing and not url.database.startswith("file:") and not os.path.exists(url.database):
                 raise FileNotFoundError(f"SQLite database {url.database!r} does not exist (create_if_missing is false)")
+        elif url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
+            # libpq waits for an unreachable or hung server without limit.
+            options = {"connect_args": {"connect_timeout": _CONNECT_TIMEOUT}}
+        elif url.get_driver_name() == "pymysql" and "read_timeout" not in url.query:
+            # PyMySQL's connect timeout ends with the TCP connection: a server that accepts and
+            # never greets (or answers) would be waited for without limit.
+            options = {"connect_args": {"read_timeout": _READ_TIMEOUT, "write_timeout": _READ_TIMEOUT}}
         try:
             engine = sa.create_engine(url, **options)
         except sa_exc.ArgumentError as exc:  # an unknown dialect, or a URL it cannot use
@@ -471,10 +551,14 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
                 )
 
         try:
-            self._run(prepare, transaction=True)
+            self._run(prepare, transaction=True, what=f"preparing table {self.tablename!r}")
         except BackendError:
             # Another process may have created the table between the check and the CREATE.
-            if not create or not self._run(lambda c: sa.inspect(c).has_table(self.tablename), transaction=False):
+            if not create or not self._run(
+                lambda c: sa.inspect(c).has_table(self.tablename),
+                transaction=False,
+                what=f"preparing table {self.tablename!r}",
+            ):
                 raise
 
 
@@ -531,12 +615,44 @@ def _check_length(key: str) -> None:
         raise InvalidKeyError(f"key of {len(key)} characters is too long for the SQL store (at most {KEY_LENGTH})")
 
 
+def _is_access_denied(exc: sa_exc.DBAPIError) -> bool:
+    """Return whether *exc* says the credentials or the privileges were refused."""
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code in ("28000", "28P01", "42501"):  # PostgreSQL: bad authorization, bad password, no privilege
+        return True
+    args = getattr(orig, "args", ())
+    if args and args[0] in (1044, 1045, 1142, 1143, 1227, 1698):  # MySQL: access or command denied
+        return True
+    text = str(orig).lower()
+    # libpq reports a refused login as a connection failure, without the SQLSTATE.
+    return "password authentication failed" in text or ("role" in text and "does not exist" in text)
+
+
+def _is_connection_failure(exc: sa_exc.DBAPIError) -> bool:
+    """Return whether *exc* says the database could not be reached (refused, dropped, unknown host)."""
+    orig = exc.orig
+    args = getattr(orig, "args", ())
+    if args and args[0] in (2002, 2003, 2006, 2013, 2055):  # MySQL: can't connect, server gone, lost connection
+        return True
+    text = str(orig).lower()
+    return any(
+        phrase in text
+        for phrase in (
+            "connection refused",
+            "server closed the connection",
+            "could not connect",
+            "connection failed",
+            "the connection is lost",
+            "connection is closed",
+        )
+    )
+
+
 def _is_transient(exc: sa_exc.SQLAlchemyError) -> bool:
     """Return whether *exc* is worth retrying: a deadlock, a lock timeout, a busy SQLite file, a race."""
     if not isinstance(exc, sa_exc.DBAPIError):
         return False
-    if exc.connection_invalidated:
-        return True
     orig = exc.orig
     code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     if code in ("40001", "40P01"):  # PostgreSQL: serialization failure, deadlock
