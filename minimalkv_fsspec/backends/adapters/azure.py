@@ -14,6 +14,13 @@ adlfs's environment variables (``AZURE_STORAGE_CONNECTION_STRING``,
 ``AZURE_STORAGE_ACCOUNT_NAME`` with ``AZURE_STORAGE_ACCOUNT_KEY`` or
 ``AZURE_STORAGE_SAS_TOKEN``, service principal variables), and finally
 azure-identity's ``DefaultAzureCredential``.
+
+Outages: the SDK retries a failed request 3 times, 1.25, 1.6 and 2 s apart (its
+own pauses are 18 to 42 s; ``service_client_kwargs`` ``retry_total``,
+``initial_backoff``, ``increment_base`` change them), and waits at most 20 s to
+connect and 100 s for each read (``socket_timeout``), so an unreachable endpoint
+raises within about 5 s. Errors name Azure Blob Storage, the store and the key;
+the store reconnects by itself once the service is back.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from fsspec.utils import stringify_path
 
 from minimalkv_fsspec._mixins import ExtendedKeyspaceMixin
 from minimalkv_fsspec._store import CHUNK_SIZE
+from minimalkv_fsspec.backends.adapters._base import name_backend_failure
 from minimalkv_fsspec.backends.adapters.generic import (
     DEFAULT_BLOCK_SIZE,
     BucketStore,
@@ -54,6 +62,10 @@ __all__ = ["AzureBlockBlobStore", "HAzureBlockBlobStore", "KeySafeAzureBlobFileS
 _TRANSIENT = frozenset({"loop", "asynchronous", "skip_instance_cache"})
 # Connection-string fields that are credentials; the others (endpoints, account name) are not.
 _SECRET_FIELDS = frozenset({"accountkey", "sharedaccesssignature"})
+# The SDK retries a failed request 3 times after 15+3^n s (18, 24, 42 s, +-3 s): a dead
+# endpoint kept a call waiting for 80 s. Here the pauses are 1.25^n s: 1.25, 1.6, 2 s.
+_CLIENT_DEFAULTS = {"retry_total": 3, "initial_backoff": 0, "increment_base": 1.25, "random_jitter_range": 0.25}
+_DEFAULT_TIMEOUT = (20.0, 100.0)  # seconds to connect, and to wait for each read
 _CONTAINER_NAME = re.compile(r"(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]\Z")  # \Z: "$" lets a final newline in
 
 
@@ -188,7 +200,7 @@ class AzureBlockBlobStore(BucketStore):
         Send an MD5 digest with every upload (stored as the blob's Content-MD5,
         and checked by the service per request); :meth:`get` verifies it.
     socket_timeout
-        Seconds, or ``(connect, read)`` seconds, for each request.
+        Seconds, or ``(connect, read)`` seconds, for each request; ``(20, 100)`` if None.
     object_prefix
         Prepended to every key as given (``"data/"`` is a folder).
     url_valid_time
@@ -274,7 +286,10 @@ class AzureBlockBlobStore(BucketStore):
             derived["connection_timeout"] = connect
         if read is not None:
             derived["read_timeout"] = read
-        client_kwargs = dict(service_client_kwargs or {})
+        client_kwargs = {**_CLIENT_DEFAULTS, **(service_client_kwargs or {})}
+        # The SDK's own timeouts are 300 s; these apply to every request of the client.
+        client_kwargs.setdefault("connection_timeout", _DEFAULT_TIMEOUT[0] if connect is None else connect)
+        client_kwargs.setdefault("read_timeout", _DEFAULT_TIMEOUT[1] if read is None else read)
         if max_block_size is not None:
             client_kwargs.setdefault("max_block_size", block_size)
         single_put = parse_size(max_single_put_size, "max_single_put_size")
@@ -343,7 +358,8 @@ class AzureBlockBlobStore(BucketStore):
     def _backend_error(self, exc: BaseException, key: str) -> BaseException:
         if getattr(exc, "error_code", None) in ("ContainerNotFound",) and not self.mkdir_root:
             return self._missing_root_error()
-        return super()._backend_error(exc, key)
+        error = super()._backend_error(exc, key)
+        return name_backend_failure("Azure Blob Storage", self, error, exc, key, self._secrets.redact)
 
     def _root_exists(self) -> bool:
         # adlfs's exists() reports a container it may not read as existing (with a warning).

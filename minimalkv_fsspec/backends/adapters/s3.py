@@ -12,6 +12,13 @@ Credentials come from, in order: the ``credentials`` argument (or the URL), the
 ``storage_options``, fsspec's configuration for ``s3`` (``fsspec.config.conf``,
 ``FSSPEC_S3_*`` variables), and finally botocore's own chain (``AWS_*`` variables,
 ``~/.aws`` profiles, container and instance roles).
+
+Outages: requests time out after 5 s connecting and 15 s waiting for data (s3fs's
+defaults; ``config_kwargs`` ``connect_timeout``/``read_timeout`` change them),
+and botocore makes 3 attempts in its standard retry mode, so an unreachable
+endpoint raises within a few seconds and a hung one after 3 read timeouts.
+Errors name S3, the store and the key; the store reconnects by itself once the
+service is back.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from s3fs import S3FileSystem
 
 from minimalkv_fsspec._mixins import ExtendedKeyspaceMixin
+from minimalkv_fsspec.backends.adapters._base import name_backend_failure
 from minimalkv_fsspec.backends.adapters.generic import (
     DEFAULT_BLOCK_SIZE,
     BucketStore,
@@ -97,7 +105,14 @@ class KeySafeS3FileSystem(S3FileSystem):  # type: ignore[misc]
     s3fs cuts every path at ``?versionId=``, even when it is not version aware,
     so the valid key ``q?versionId=1`` would be stored as ``q``. Here a path is
     split into bucket and key only, unless the filesystem is ``version_aware``.
+
+    botocore already retries failed requests (3 attempts in the store's standard
+    retry mode); s3fs would repeat each of those sequences up to 5 times for a
+    timeout, and reads twice over, so that a hung endpoint held a call for
+    minutes. Here s3fs adds no attempts of its own (``retries = 1``).
     """
+
+    retries = 1
 
     async def set_session(self, refresh: bool = False, kwargs: dict[str, Any] | None = None) -> Any:
         """Create the client, asking for ``100-continue`` only before large uploads.
@@ -296,6 +311,9 @@ class S3FSStore(BucketStore):
         # botocore's pool of 10 connections would cap get_many's concurrent requests.
         config = dict(options.get("config_kwargs") or {})
         config.setdefault("max_pool_connections", 64)
+        # botocore's legacy mode makes 5 attempts with growing pauses (a dead endpoint took
+        # 5-20 s to report); standard mode's 3 attempts still ride out a throttling burst.
+        config.setdefault("retries", {"max_attempts": 3, "mode": "standard"})
         options["config_kwargs"] = config
         if self.is_sts_credentials:
             options["session"] = self._assume_role_session(options)
@@ -349,6 +367,9 @@ class S3FSStore(BucketStore):
 
     def _access_denied(self, exc: BaseException) -> bool:
         return super()._access_denied(exc) or type(exc).__name__ in ("NoCredentialsError", "PartialCredentialsError")
+
+    def _backend_error(self, exc: BaseException, key: str) -> BaseException:
+        return name_backend_failure("S3", self, super()._backend_error(exc, key), exc, key, self._secrets.redact)
 
     def _has_key(self, key: str) -> bool:
         # One HEAD; fs.info would follow a 404 with a listing to look for a "directory".
