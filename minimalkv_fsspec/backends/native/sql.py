@@ -511,6 +511,10 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
     def _from_params(cls, params: dict[str, Any], *, create_if_missing: bool = True) -> SQLAlchemyStore:
         url = make_url(params["url"])
         tablename = check_table_name(params.get("tablename", params.get("table", DEFAULT_TABLE)))
+        try:
+            url.get_dialect()  # an unknown dialect fails here, before the options below ask for its driver
+        except sa_exc.ArgumentError as exc:
+            raise StoreUrlError(f"invalid SQL store URL: {str(exc).splitlines()[0]}") from exc
         options: dict[str, Any] = {}
         if url.get_backend_name() == "sqlite":
             if url.database in (None, "", ":memory:"):
