@@ -435,8 +435,8 @@ class StoreTests:
 
     def test_pickle_round_trip(self, store: Any) -> None:
         store.put("key", b"value")
-        clone = pickle.loads(pickle.dumps(store))
-        assert clone.get("key") == b"value"
+        with pickle.loads(pickle.dumps(store)) as clone:
+            assert clone.get("key") == b"value"
 
     # -- model check ----------------------------------------------------------------------------------
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import pickle
 import threading
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -302,6 +304,24 @@ def test_server_urls(postgres_server: dict[str, Any], mariadb_server: dict[str, 
             connection.execute(sa.text(f"DROP TABLE {table}"))
         store.close()
         clone.close()
+
+
+def test_a_dropped_url_store_closes_its_connections(postgres_server: dict[str, Any]) -> None:
+    table = f"d_{uuid.uuid4().hex[:8]}"
+    made = [get_store_from_url(f"sql+{postgres_server['url']}?table={table}")]
+    made.append(pickle.loads(pickle.dumps(made[0])))
+    for store in made:
+        store.put("key", b"v")  # checks a connection out and back into the store's own pool
+    engines = [store.bind for store in made]  # type: ignore[attr-defined]
+    assert all(engine.pool.checkedin() == 1 for engine in engines)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        del store, made
+        gc.collect()
+    assert [engine.pool.checkedin() for engine in engines] == [0, 0]
+    with engines[0].begin() as connection:
+        connection.execute(sa.text(f"DROP TABLE {table}"))
+    engines[0].dispose()
 
 
 def test_password_never_in_messages(mariadb_server: dict[str, Any]) -> None:

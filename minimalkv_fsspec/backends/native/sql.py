@@ -27,6 +27,7 @@ import os
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, TypeVar
 
@@ -221,6 +222,7 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
                     "table",
                     "tablename",
                     "_engine_options",
+                    "_dispose_engine",
                     "_lock",
                     "_statements",
                     "_autocommit",
@@ -238,8 +240,15 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
         type(self).__init__(self, engine, sa.MetaData(), state["tablename"])
         if secrets is not None:
             self._url_secrets = secrets
-        self._engine_options = options
+        self._own_engine(options)
         self.__dict__.update(state["extra"])
+
+    def _own_engine(self, options: dict[str, Any]) -> None:
+        """Take charge of the engine this store made (from a URL or a pickle) with *options*."""
+        self._engine_options = options
+        # A store dropped without close() (from a cache, say) must not leave its pooled
+        # connections open until the interpreter exits.
+        self._dispose_engine = weakref.finalize(self, self.bind.dispose)
 
     def close(self) -> None:
         """Close the engine's pooled connections if the store made the engine (URL form, pickle).
@@ -247,7 +256,7 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
         An engine passed in by the caller is left alone.
         """
         if self._engine_options is not None:
-            self.bind.dispose()
+            self._dispose_engine()  # disposes once, however often close() is called
 
     # -- errors and retries ----------------------------------------------------------------
 
@@ -534,7 +543,7 @@ class SQLAlchemyStore(CopyMixin, KeyValueStore):
         except sa_exc.ArgumentError as exc:  # an unknown dialect, or a URL it cannot use
             raise StoreUrlError(f"invalid SQL store URL: {str(exc).splitlines()[0]}") from exc
         store = cls(engine, sa.MetaData(), tablename)
-        store._engine_options = options
+        store._own_engine(options)
         try:
             store._prepare_table(create_if_missing)
         except TypeError as exc:  # the driver's connect() refused an option of the URL's query
