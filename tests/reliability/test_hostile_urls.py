@@ -54,6 +54,7 @@ class _Sandbox:
         self.root: str | None = None
         self.blocked: list[str] = []
         self._inside = threading.local()
+        self._installed = False
 
     def check(self, event: str, args: tuple[Any, ...]) -> None:
         if self.root is None or getattr(self._inside, "busy", False):
@@ -100,6 +101,10 @@ class _Sandbox:
 
     @contextlib.contextmanager
     def active(self, root: str) -> Iterator[list[str]]:
+        if not self._installed:
+            # Only now: a hook cannot be removed, and the rest of the run pays a call per audited event.
+            sys.addaudithook(self.check)
+            self._installed = True
         self.blocked = []
         self.root = os.path.normpath(root)
         try:
@@ -109,7 +114,6 @@ class _Sandbox:
 
 
 SANDBOX = _Sandbox()
-sys.addaudithook(SANDBOX.check)
 
 
 @pytest.fixture
