@@ -24,11 +24,15 @@ Besides single operations, the suite checks random operation sequences against a
 dict (a hypothesis state machine, 200 sequences; 10,000 with ``pytest --long`` where
 the ``conftest.py`` adds that option) and 8 threads and 4 processes working on the
 same keys; class attributes of :class:`StoreTests` tune both. Stores with a time to
-live add :class:`TTLStoreTests`. The suite needs pytest and hypothesis (the ``dev``
+live add :class:`TTLStoreTests`. :data:`HOSTILE_KEYS` is a corpus of several hundred
+keys meant to escape a store (``..`` in every position, absolute paths, encoded and
+look-alike separators, control characters, over-long names); every one must be
+stored and read back exactly or refused with :class:`ValueError`. The suite needs pytest and hypothesis (the ``dev``
 extra).
 """
 
+from minimalkv_fsspec.testing.keys import HOSTILE_KEY_CATEGORIES, HOSTILE_KEYS
 from minimalkv_fsspec.testing.store import StoreTests
 from minimalkv_fsspec.testing.ttl import TTLStoreTests
 
-__all__ = ["StoreTests", "TTLStoreTests"]
+__all__ = ["HOSTILE_KEYS", "HOSTILE_KEY_CATEGORIES", "StoreTests", "TTLStoreTests"]
