@@ -1,7 +1,8 @@
-"""Root pytest configuration: the ``--long`` option, the model-check report, the doctest namespace."""
+"""Root pytest configuration: the ``--long`` option, the figures report, the doctest namespace."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pytest
@@ -17,11 +18,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """List, per store suite, the model-check sequences run and the divergences from the model.
+    """List the model-check sequences and divergences per store, then the reliability figures.
 
     Each ``test_behaves_like_a_dict`` records its counts in the report's user properties,
-    which also travel back from pytest-xdist workers.
+    which also travel back from pytest-xdist workers; the reliability tests add their
+    lines to ``tests.figures`` (in this process only).
     """
+    _write_model_check(terminalreporter)
+    figures = sys.modules.get("tests.figures")
+    if figures is not None and figures.FIGURES:
+        terminalreporter.write_sep("=", "figures the reliability tests prove")
+        for line in figures.FIGURES:
+            terminalreporter.write_line(line)
+
+
+def _write_model_check(terminalreporter: Any) -> None:
     rows = []
     for reports in terminalreporter.stats.values():
         for report in reports:

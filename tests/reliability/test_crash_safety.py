@@ -22,6 +22,7 @@ import pytest
 
 from minimalkv_fsspec.backends.adapters.filesystem import TEMP_MARKER
 from minimalkv_fsspec.fs import HFilesystemStore
+from tests.figures import report
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 
@@ -140,7 +141,7 @@ def crash_trials(tmp_path: Path, trials: int, seed: int) -> dict[str, int]:
 def test_killed_writers_leave_old_or_new_values(tmp_path: Path) -> None:
     started = time.perf_counter()
     figures = crash_trials(tmp_path, TRIALS, seed=20240611)
-    print(
+    report(
         f"crash safety: {TRIALS} trials ({figures['fsync trials']} with fsync, {figures['mid-write']} killed inside "
         f"a store write), {figures['partial']} partial values, {figures['listed']} stray temporaries listed; "
         f"{figures['left']} temporaries left by kills, "
@@ -185,5 +186,5 @@ def test_harness_catches_a_writer_that_is_not_atomic(tmp_path: Path) -> None:
         for path in incoming.glob("upload-*"):
             path.unlink()
         partial += sum(not complete_value(n, (root / key).read_bytes()) for n, key in enumerate(KEYS))
-    print(f"crash safety control: {partial} partial values in {trials} trials of a writer that is not atomic")
+    report(f"crash safety control: {partial} partial values in {trials} trials of a writer that is not atomic")
     assert partial > 0

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from minimalkv_fsspec import get_store_from_url
 from minimalkv_fsspec.backends.native.sql import SQLAlchemyStore
 from minimalkv_fsspec.exceptions import BackendError, StoreAccessDeniedError
+from tests.figures import report
 from tests.fixtures.cloud_emulators import (
     AZURITE_ACCOUNT,
     AZURITE_KEY,
@@ -272,7 +273,7 @@ def test_a_crash_in_the_middle_of_bulk_operations(backend: Backend) -> None:
                 if len(versions) != 1:
                     problems.append("put_many: a transaction was applied in part")
         slowest = max(item.raised_after or 0.0 for item in interruptions)
-        print(f"faults: {backend.name}: {len(interruptions)} bulk operations interrupted by a crash: "
+        report(f"faults: {backend.name}: {len(interruptions)} bulk operations interrupted by a crash: "
               f"{named} OSError naming {backend.label} and the key, {torn} torn values, {reconnects} reconnects "
               f"of the same store object; slowest raise {slowest:.1f} s after the crash, restart {restart_time:.1f} s")
         SUMMARY[backend.name] = {"operations": len(interruptions), "named": named, "torn": torn,
@@ -301,7 +302,7 @@ def _summary() -> Iterator[None]:
     yield
     if SUMMARY:
         total = {name: sum(figures[name] for figures in SUMMARY.values()) for name in next(iter(SUMMARY.values()))}
-        print(f"\nfaults: {len(SUMMARY)} backends, {total['operations']} bulk operations interrupted: "
+        report(f"faults: {len(SUMMARY)} backends, {total['operations']} bulk operations interrupted: "
               f"{total['named']} OSError naming "
               f"the backend, {total['torn']} torn values, {total['reconnects']} reconnects")
 
@@ -392,7 +393,7 @@ def test_failures_other_than_not_found_are_oserrors(backend: Backend, fault_prox
                 problems.append(f"{fault} / {call}: took {seconds:.1f} s")
         key_errors = sum(isinstance(error, KeyError) for _, _, error, _ in outcomes)
         oserrors = sum(isinstance(error, OSError) and not isinstance(error, KeyError) for _, _, error, _ in outcomes)
-        print(f"faults: {backend.name}: {len(faults)} kinds of failure ({', '.join(faults)}) x {len(CALLS)} calls: "
+        report(f"faults: {backend.name}: {len(faults)} kinds of failure ({', '.join(faults)}) x {len(CALLS)} calls: "
               f"{oserrors} OSError, {key_errors} KeyError; slowest {max(s for *_, s in outcomes):.1f} s")
         assert problems == []
         assert good.get("key") == b"value"  # the good store is unaffected

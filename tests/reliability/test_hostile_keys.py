@@ -31,7 +31,6 @@ outside the root. The figures are printed at the end of the module.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import uuid
@@ -45,6 +44,7 @@ import pytest
 
 from minimalkv_fsspec import get_store_from_url
 from minimalkv_fsspec.testing.keys import HOSTILE_KEY_CATEGORIES, HOSTILE_KEYS
+from tests.figures import report
 
 WILDCARDS = frozenset(HOSTILE_KEY_CATEGORIES["wildcards"])
 
@@ -80,7 +80,7 @@ def _report(request: pytest.FixtureRequest) -> Iterator[None]:
     """Print the figures of the stores that ran, past pytest's output capture."""
     yield
     if LINK_RUNS:
-        show(request, f"symbolic links in a filesystem root: {sum(LINK_RUNS.values()):,} operations with hostile "
+        report(f"symbolic links in a filesystem root: {sum(LINK_RUNS.values()):,} operations with hostile "
                       f"keys x {len(LINK_RUNS)} URL schemes, 0 files written, changed or removed outside the root")
     if not TOTALS:
         return
@@ -90,18 +90,7 @@ def _report(request: pytest.FixtureRequest) -> Iterator[None]:
     other = sum(len(tally.other) for tally in TOTALS.values())
     line = (f"hostile keys: {len(HOSTILE_KEYS)} keys x {len(TOTALS)} stores: {stored:,} stored exactly, "
             f"{refused:,} refused with ValueError, {escapes} escapes, {other} other exceptions")
-    show(request, line)
-
-
-def show(request: pytest.FixtureRequest, line: str) -> None:
-    """Write *line* to the terminal even while pytest captures the output (as ``capsys.disabled()``)."""
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None:
-        return
-    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
-        reporter.write_line("")
-        reporter.write_line(line)
+    report(line)
 
 
 def _short(key: str) -> str:

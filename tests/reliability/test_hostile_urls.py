@@ -39,6 +39,7 @@ from hypothesis import strategies as st
 
 from minimalkv_fsspec import get_store_from_url, url2dict
 from minimalkv_fsspec.exceptions import BackendError
+from tests.figures import report
 
 # -- the sandbox: no network, no writes outside one directory ------------------------------------------------
 
@@ -311,13 +312,8 @@ def _report(request: pytest.FixtureRequest) -> Iterator[None]:
     if "wildcard prefixes" in FIGURES:
         lines.append(f"wildcard key prefixes: {FIGURES['wildcard prefixes']} prefixes x stores listed and deleted "
                      "exactly the dict model's keys, 0 neighbours listed or deleted")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if lines and reporter is not None:
-        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-            reporter.write_line("")
-            for line in lines:
-                reporter.write_line(line)
+    for line in lines:
+        report(line)
 
 
 def test_the_sandbox_refuses_network_and_writes_outside_its_root(sandbox_root: str) -> None:

@@ -28,6 +28,7 @@ import pytest
 
 from minimalkv_fsspec.decorator import PrefixDecorator
 from minimalkv_fsspec.memory import DictStore
+from tests.figures import report
 
 FULL_RUN = 100_000
 KEYS = [f"res{number:02d}" for number in range(32)]
@@ -106,8 +107,8 @@ def check_flat(name: str, store: Any, operations: int) -> None:
     seconds = time.perf_counter() - started
     gc.collect()
     fds_after, rss_after = _open_fds(), _rss_mib()
-    print(
-        f"\nresources: {name}: {operations:,} operations ({operations - warm_up:,} measured, "
+    report(
+        f"resources: {name}: {operations:,} operations ({operations - warm_up:,} measured, "
         f"{(operations - warm_up) / seconds:,.0f} ops/s): open fds {fds_before} -> {fds_after}, "
         f"RSS {rss_before:.1f} -> {rss_after:.1f} MiB"
     )

@@ -36,6 +36,7 @@ import pytest
 
 from minimalkv_fsspec import get_store, get_store_from_url
 from minimalkv_fsspec.decorator import PrefixDecorator
+from tests.figures import report
 from tests.fixtures.native_servers import free_port, start_redis
 
 
@@ -129,12 +130,7 @@ def _report(request: pytest.FixtureRequest) -> Iterator[None]:
     line = (f"secrets: {canaries} canaries in {len(FIGURES)} tests, looked for in "
             + ", ".join(f"{count:,} {kind}" for kind, count in sorted(looked.items()))
             + f": {leaks} found")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-            reporter.write_line("")
-            reporter.write_line(line)
+    report(line)
 
 
 def _use(store: Any) -> None:
