@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import io
 import os
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -34,9 +35,15 @@ FULL_RUN = 100_000
 KEYS = [f"res{number:02d}" for number in range(32)]
 VALUE = bytes(range(256)) * 4  # 1 KiB
 
-# Growth allowed between the end of the warm-up and the end of the run.
+# Growth allowed between the end of the warm-up and the end of the run. Resident
+# memory alone would hide a leak that fills memory freed by earlier tests, so the
+# number of live Python objects (interpreter allocations) is checked too.
 FD_GROWTH = 0
 RSS_GROWTH_MIB = 8.0
+# A leak keeps at least one object per leaking operation; caches that settle late
+# (dulwich's, the SDKs') may still add a few hundred.
+BLOCKS_GROWTH = 300
+BLOCKS_GROWTH_PER_OPERATION = 0.01
 
 
 def _open_fds() -> int:
@@ -101,19 +108,21 @@ def check_flat(name: str, store: Any, operations: int) -> None:
     warm_up = max(len(KEYS) * 9 * 4, operations // 10)
     _run(store, warm_up)
     gc.collect()
-    fds_before, rss_before = _open_fds(), _rss_mib()
+    fds_before, rss_before, blocks_before = _open_fds(), _rss_mib(), sys.getallocatedblocks()
     started = time.perf_counter()
     _run(store, operations - warm_up)
     seconds = time.perf_counter() - started
     gc.collect()
-    fds_after, rss_after = _open_fds(), _rss_mib()
+    fds_after, rss_after, blocks_after = _open_fds(), _rss_mib(), sys.getallocatedblocks()
     report(
         f"resources: {name}: {operations:,} operations ({operations - warm_up:,} measured, "
         f"{(operations - warm_up) / seconds:,.0f} ops/s): open fds {fds_before} -> {fds_after}, "
-        f"RSS {rss_before:.1f} -> {rss_after:.1f} MiB"
+        f"RSS {rss_before:.1f} -> {rss_after:.1f} MiB, allocated blocks {blocks_before:,} -> {blocks_after:,}"
     )
     assert fds_after - fds_before <= FD_GROWTH, f"{name}: {fds_after - fds_before} file descriptors leaked"
     assert rss_after - rss_before <= RSS_GROWTH_MIB, f"{name}: memory grew by {rss_after - rss_before:.1f} MiB"
+    allowed_blocks = max(BLOCKS_GROWTH, BLOCKS_GROWTH_PER_OPERATION * (operations - warm_up))
+    assert blocks_after - blocks_before <= allowed_blocks, f"{name}: {blocks_after - blocks_before:,} objects leaked"
 
 
 # -- the stores ------------------------------------------------------------------------------------
@@ -244,3 +253,15 @@ def test_operations_leave_descriptors_and_memory_flat(
         check_flat(name, store, operations)
     finally:
         stores.close()
+
+
+def test_the_check_catches_a_store_that_keeps_one_object_per_read() -> None:
+    kept: list[object] = []
+
+    class Leaky(DictStore):
+        def get(self, key: str) -> bytes:
+            kept.append(object())
+            return super().get(key)
+
+    with pytest.raises(AssertionError, match="objects leaked"):
+        check_flat("leaky memory", Leaky(), 20_000)
