@@ -171,17 +171,12 @@ def _sql(engine_url: Callable[[pytest.FixtureRequest, Path], str]) -> Callable[.
     def make(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
         import sqlalchemy as sa
 
-        from minimalkv_fsspec.db.sql import SQLAlchemyStore
+        from tests.backends.test_sql import _new_store
 
         engine = sa.create_engine(engine_url(request, tmp_path))
-        metadata = sa.MetaData()
-        store = SQLAlchemyStore(engine, metadata, f"res_{uuid.uuid4().hex[:12]}")
-        metadata.create_all(engine)
         try:
-            yield store
+            yield from _new_store(engine)
         finally:
-            store.close()
-            metadata.drop_all(engine)
             engine.dispose()
 
     return make
