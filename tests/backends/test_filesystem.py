@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from minimalkv_fsspec import get_store_from_url
 from minimalkv_fsspec.backends.adapters.filesystem import TEMP_MARKER
 from minimalkv_fsspec.fs import FilesystemStore, HFilesystemStore, WebFilesystemStore
 from minimalkv_fsspec.testing import StoreTests
@@ -84,6 +85,67 @@ def test_delete_prunes_empty_directories(tmp_path: Path) -> None:
     store.delete("a/d")
     assert not (tmp_path / "a").exists()
     assert tmp_path.is_dir()
+
+
+class _DirectoryPrunedMeanwhile(HFilesystemStore):
+    """Removes each directory it made for a write once, as a concurrent delete of its last key would."""
+
+    def __init__(self, root: str) -> None:
+        super().__init__(root)
+        self.pruned: list[str] = []
+
+    def _make_parents(self, key: str, path: str) -> list[str]:
+        created = super()._make_parents(key, path)
+        directory = os.path.dirname(path)
+        if directory not in self.pruned:
+            self.pruned.append(directory)
+            os.rmdir(directory)
+        return created
+
+
+@pytest.mark.parametrize("operation", ["put", "put_file", "put_filename", "copy", "move"])
+def test_a_write_makes_its_directory_again_after_a_concurrent_delete_pruned_it(
+    tmp_path: Path, operation: str
+) -> None:
+    (tmp_path / "store").mkdir()
+    store = _DirectoryPrunedMeanwhile(str(tmp_path / "store"))
+    store.put("source", b"value")
+    source_file = tmp_path / "outside"
+    source_file.write_bytes(b"value")
+    {
+        "put": lambda: store.put("dir/key", b"value"),
+        "put_file": lambda: store.put_file("dir/key", io.BytesIO(b"value")),
+        "put_filename": lambda: store.put_file("dir/key", str(source_file)),
+        "copy": lambda: store.copy("source", "dir/key"),
+        "move": lambda: store.move("source", "dir/key"),
+    }[operation]()
+    assert store.pruned == [str(tmp_path / "store" / "dir")]
+    assert store.get("dir/key") == b"value"
+    assert [key for key in store.keys() if key != "source"] == ["dir/key"]
+
+
+@pytest.mark.parametrize("url", ["hfs://{root}", "hfsspec+file://{root}"])
+def test_writes_and_deletes_racing_in_one_directory_never_fail(tmp_path: Path, url: str) -> None:
+    store = get_store_from_url(url.format(root=tmp_path))
+    failures: list[str] = []
+
+    def churn(name: str) -> None:
+        for _ in range(1500):
+            try:
+                store.put(f"shared/{name}", b"value")
+                store.put_file(f"shared/{name}", io.BytesIO(b"value"))
+                store.delete(f"shared/{name}")
+            except Exception as exc:  # any failure is the finding
+                failures.append(f"{name}: {exc!r}")
+                return
+
+    workers = [threading.Thread(target=churn, args=(f"key{number}",)) for number in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert failures == []
+    assert store.keys() == []
 
 
 def test_size(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ file in the target directory and a rename, which fsspec's local writes do not do
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import itertools
 import os
@@ -16,7 +17,7 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import IO, TYPE_CHECKING, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, TypeVar
 from urllib.parse import quote
 
 from minimalkv_fsspec._mixins import ExtendedKeyspaceMixin
@@ -35,6 +36,11 @@ TEMP_MARKER = ".~mkv;"
 _temp_counter = itertools.count()
 
 _NOT_A_VALUE = (FileNotFoundError, IsADirectoryError, NotADirectoryError)
+_T = TypeVar("_T")
+
+# How often a write makes its directories again after concurrent deletes removed them: each
+# removal means another writer or deleter finished, so this bounds only a writer's bad luck.
+_PARENT_ATTEMPTS = 100
 
 # File names are limited to 255 bytes; a temporary name adds up to about 50.
 _LONGEST_NAME_WITH_SUFFIX = 200
@@ -60,6 +66,26 @@ def check_path_length(key: str, room: int, root: str) -> None:
         raise InvalidKeyError(f"key of {len(key)} characters is too long for a path below {root!r}")
     if len(key) > _NAME_MAX and any(len(part) > _NAME_MAX for part in key.split("/")):
         raise InvalidKeyError(f"key {key[:40]!r}... holds a file name longer than {_NAME_MAX} bytes")
+
+
+def with_directories(create: Callable[[], _T], make_directories: Callable[[], object]) -> _T:
+    """Run *create*, which makes a file; if its directory is missing, run *make_directories* and retry.
+
+    Deleting the last key in a directory removes that directory, so a concurrent
+    delete can remove a directory just made, before *create* put a file into it:
+    then the directories are made again, a bounded number of times.
+    """
+    attempts = 1
+    while True:
+        try:
+            return create()
+        except FileNotFoundError:
+            if attempts == _PARENT_ATTEMPTS:
+                raise
+        attempts += 1
+        # makedirs fails both ways when a directory is removed while it is being made.
+        with contextlib.suppress(FileNotFoundError, FileExistsError):
+            make_directories()
 
 
 def _current_umask() -> int:
@@ -159,11 +185,13 @@ class FilesystemStore(FSSpecStore):
         """
         temp = self._temp_path(path)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-        try:
-            return os.open(temp, flags, 0o666), temp, []
-        except FileNotFoundError:
-            created = self._make_parents(key, path)
-            return os.open(temp, flags, 0o666), temp, created
+        fd, created = self._with_parents(key, path, lambda: os.open(temp, flags, 0o666))
+        return fd, temp, created
+
+    def _with_parents(self, key: str, path: str, create: Callable[[], _T]) -> tuple[_T, list[str]]:
+        """Run *create* (see :func:`with_directories`); also return the directories made for it."""
+        created: list[str] = []
+        return with_directories(create, lambda: created.extend(self._make_parents(key, path))), created
 
     def _make_parents(self, key: str, path: str) -> list[str]:
         """Create the missing directories above *path*; return those this call created."""
@@ -305,12 +333,7 @@ class FilesystemStore(FSSpecStore):
             if self.fsync:
                 _fsync_path(filename, os.O_RDONLY)
             os.chmod(filename, self._moved_in_mode)
-            created: list[str] = []
-            try:
-                os.replace(filename, path)
-            except FileNotFoundError:
-                created = self._make_parents(key, path)
-                os.replace(filename, path)
+            _, created = self._with_parents(key, path, lambda: os.replace(filename, path))
             if self.fsync:
                 self._sync_directories(path, created, os.path.dirname(os.path.abspath(filename)))
         except OSError as exc:
@@ -385,12 +408,12 @@ class FilesystemStore(FSSpecStore):
             raise KeyError(source)
         if source == dest:
             return
-        created: list[str] = []
         try:
-            os.replace(source_path, path)
-        except FileNotFoundError:
-            created = self._make_parents(dest, path)
-            os.replace(source_path, path)
+            _, created = self._with_parents(dest, path, lambda: os.replace(source_path, path))
+        except FileNotFoundError as exc:
+            if not os.path.exists(source_path):
+                raise KeyError(source) from exc  # deleted meanwhile
+            raise
         left = self._prune_empty_parents(source_path) if "/" in source else os.path.dirname(source_path)
         if self.fsync:
             self._sync_directories(path, created, left)

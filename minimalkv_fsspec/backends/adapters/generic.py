@@ -40,7 +40,7 @@ from minimalkv_fsspec._keys import VALID_KEY_RE_EXTENDED
 from minimalkv_fsspec._mixins import ExtendedKeyspaceMixin
 from minimalkv_fsspec._store import CHUNK_SIZE
 from minimalkv_fsspec.backends.adapters._base import FSSpecStore, abandon_upload
-from minimalkv_fsspec.backends.adapters.filesystem import _NAME_MAX, check_path_length, path_room
+from minimalkv_fsspec.backends.adapters.filesystem import _NAME_MAX, check_path_length, path_room, with_directories
 from minimalkv_fsspec.exceptions import (
     BackendError,
     BucketNotFoundError,
@@ -849,6 +849,11 @@ def _temporary_beside(path: str) -> str:
     return f"{path.rpartition('/')[0]}/.~mkv;{uuid.uuid4().hex}"
 
 
+def _make_parent(path: str) -> None:
+    """Create the directories above the local file *path* (whatever the filesystem's ``auto_mkdir``)."""
+    os.makedirs(path.rpartition("/")[0], exist_ok=True)
+
+
 def _replace(temporary: str, path: str) -> None:
     """Rename *temporary* over *path* (fs.mv would move it into a directory of that name)."""
     try:
@@ -868,7 +873,8 @@ class _ReplaceOnClose:
     def __init__(self, fs: AbstractFileSystem, path: str, **write_kwargs: Any) -> None:
         self._path = path
         self._temporary = _temporary_beside(path)
-        self._file = fs.open(self._temporary, "wb", **write_kwargs)
+        self._file = with_directories(lambda: fs.open(self._temporary, "wb", **write_kwargs),
+                                      lambda: _make_parent(self._temporary))
         self.closed = False
 
     def write(self, data: bytes) -> int:
@@ -1007,7 +1013,8 @@ class GenericFSSpecStore(ManagedFSSpecStore):
         temporary = _temporary_beside(self._path(dest))
         with self._translate(source):
             try:
-                self.fs.cp_file(self._path(source), temporary)
+                with_directories(lambda: self.fs.cp_file(self._path(source), temporary),
+                                 lambda: _make_parent(temporary))
             except BaseException:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(temporary)
