@@ -88,6 +88,15 @@ def with_directories(create: Callable[[], _T], make_directories: Callable[[], ob
             make_directories()
 
 
+def is_inside(directory: str, root: str) -> bool:
+    """Return whether *directory* is *root* or lies below it once symbolic links are resolved."""
+    return _below(os.path.realpath(directory), os.path.realpath(root))
+
+
+def _below(real: str, real_root: str) -> bool:
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
 def _current_umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
@@ -166,11 +175,11 @@ class FilesystemStore(FSSpecStore):
 
     def _inside_root(self, directory: str) -> bool:
         real = os.path.realpath(directory)
-        if real == self._real_root or real.startswith(self._real_root + os.sep):
+        if _below(real, self._real_root):
             return True
         # The root may have been created (or replaced) since the store was made.
         self._real_root = os.path.realpath(self.root)
-        return real == self._real_root or real.startswith(self._real_root + os.sep)
+        return _below(real, self._real_root)
 
     def _temp_path(self, path: str) -> str:
         unique = f"{TEMP_MARKER}{os.getpid()}-{threading.get_ident()}-{next(_temp_counter)}"

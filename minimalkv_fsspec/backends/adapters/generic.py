@@ -40,7 +40,13 @@ from minimalkv_fsspec._keys import VALID_KEY_RE_EXTENDED
 from minimalkv_fsspec._mixins import ExtendedKeyspaceMixin
 from minimalkv_fsspec._store import CHUNK_SIZE
 from minimalkv_fsspec.backends.adapters._base import FSSpecStore, abandon_upload
-from minimalkv_fsspec.backends.adapters.filesystem import _NAME_MAX, check_path_length, path_room, with_directories
+from minimalkv_fsspec.backends.adapters.filesystem import (
+    _NAME_MAX,
+    check_path_length,
+    is_inside,
+    path_room,
+    with_directories,
+)
 from minimalkv_fsspec.exceptions import (
     BackendError,
     BucketNotFoundError,
@@ -1036,11 +1042,15 @@ class GenericFSSpecStore(ManagedFSSpecStore):
             super()._put(key, data)
 
     def _path(self, key: str) -> str:
-        if len(key) > _NAME_MAX and self._writes_in_place:
-            # A local disk limits names and paths: such a key is refused, not an OSError (or a
-            # RecursionError of makedirs) half-way through an operation.
-            check_path_length(key, path_room(self._base), self.root)
-        return super()._path(key)
+        path = super()._path(key)
+        if (len(key) > _NAME_MAX or "/" in key) and self._writes_in_place:
+            if len(key) > _NAME_MAX:
+                # A local disk limits names and paths: such a key is refused, not an OSError (or a
+                # RecursionError of makedirs) half-way through an operation.
+                check_path_length(key, path_room(self._base), self.root)
+            if "/" in key and not is_inside(path.rpartition("/")[0], self.root):
+                raise InvalidKeyError(f"key {key!r} leads outside the store's root through a symbolic link")
+        return path
 
     def _put_many(self, items: Mapping[str, bytes]) -> None:
         if self._writes_in_place:
